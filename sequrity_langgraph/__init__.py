@@ -1,0 +1,1 @@
+"""Secure existing LangGraph graphs through a Sequrity Control server."""

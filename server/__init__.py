@@ -1,0 +1,1 @@
+"""Sequrity Control: a self-hostable security gateway for LLM agents."""

@@ -1,0 +1,171 @@
+"""Single-LLM passthrough: forward the caller's request upstream, relay the answer, keep the session.
+
+The caller's body goes upstream with every field intact (spec 13.11); only tool-call ids change
+(spec 13.5). The session keeps no history, only its turn count, the calls it is waiting for (with
+their upstream ids, which Responses continuations need) and session metadata (spec 6.5).
+
+Decisions:
+- A brand-new session that ends its last turn in this very request is never written to the store:
+  nobody could continue it, so writing and deleting it would only cost time.
+- A request that fails (upstream error, client gone mid-stream) releases its lease and leaves the
+  stored session exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from server.errors import BadRequest, Conflict
+from server.formats import CODECS, Relayed
+from server.formats.base import SessionHints
+from server.formats.ids import IdMapper
+from server.names import Provider, WireFormat
+from server.providers.base import UpstreamCall
+from server.providers.registry import ProviderRegistry
+from server.sessions.ids import new_session_id, session_of_tool_call_id
+from server.sessions.record import Session
+from server.sessions.store import SessionStore
+
+__all__ = ["PassthroughRequest", "JsonOutcome", "StreamOutcome", "run_passthrough"]
+
+_PENDING = "pending"  # state key: client call id -> upstream call id
+
+
+@dataclass(frozen=True)
+class PassthroughRequest:
+    owner: str
+    provider: Provider
+    format: WireFormat
+    body: dict[str, Any]
+    model: str
+    byok: str | None
+    session_header: str | None
+    max_n_turns: int | None
+    provider_headers: Mapping[str, str]
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class JsonOutcome:
+    session_id: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StreamOutcome:
+    session_id: str
+    chunks: AsyncIterator[bytes]
+
+
+class _Turn:
+    """One request's hold on its session: found or new, leased, and settled exactly once."""
+
+    def __init__(self, store: SessionStore, session: Session, *, stored: bool) -> None:
+        self.store = store
+        self.session = session
+        self.stored = stored
+        self.settled = False
+
+    async def finish(self, relayed: Relayed, ids: IdMapper, *, max_n_turns: int | None) -> None:
+        """Record the answer: pending calls, or a finished turn (deleting the last one)."""
+        self.settled = True
+        s = self.session
+        if relayed.tool_calls:
+            s = replace(s, pending_calls=tuple(ids.issued), state={**s.state, _PENDING: ids.issued})
+        else:
+            s = replace(s, turn=s.turn + 1, pending_calls=(), state={**s.state, _PENDING: {}})
+            if max_n_turns is not None and s.turn >= max_n_turns:
+                if self.stored:
+                    await self.store.delete(s.id)
+                return
+        if self.stored:
+            await self.store.save(s)
+            await self.store.release(s.id)
+        else:
+            await self.store.create(s)
+            await self.store.release(s.id)
+        if relayed.response_id:
+            await self.store.bind_alias(relayed.response_id, s.id)
+
+    async def abandon(self) -> None:
+        if not self.settled and self.stored:
+            self.settled = True
+            await self.store.release(self.session.id)
+
+
+async def _find_session(
+    store: SessionStore, req: PassthroughRequest, hints: SessionHints
+) -> _Turn:
+    candidate = req.session_header
+    if not candidate and hints.previous_response_id:
+        candidate = await store.resolve_alias(hints.previous_response_id)
+    if not candidate and hints.latest_result:
+        candidate = session_of_tool_call_id(hints.latest_result)
+    session = await store.acquire(candidate, owner=req.owner) if candidate else None
+    if session is None:
+        fresh = Session(id=new_session_id(), owner=req.owner, arch="single-llm")
+        return _Turn(store, fresh, stored=False)
+    turn = _Turn(store, session, stored=True)
+    try:
+        _check_session(session, hints)
+    except BaseException:
+        await turn.abandon()
+        raise
+    return turn
+
+
+def _check_session(session: Session, hints: SessionHints) -> None:
+    if session.arch != "single-llm":
+        raise Conflict(
+            f"session {session.id} runs '{session.arch}', but this request asks for 'single-llm'; "
+            "start a new session (omit X-Session-ID) to change architecture",
+            code="arch_mismatch",
+        )
+    pending = set(session.pending_calls)
+    for call_id in hints.trailing_results:
+        if session_of_tool_call_id(call_id) == session.id and call_id not in pending:
+            allowed = ", ".join(sorted(pending)) or "none"
+            raise BadRequest(
+                f"tool result for call '{call_id}' does not answer a pending call of session "
+                f"{session.id}; pending calls: {allowed}",
+                code="tool_call_not_pending",
+            )
+
+
+async def run_passthrough(
+    req: PassthroughRequest, *, store: SessionStore, providers: ProviderRegistry, stream: bool
+) -> JsonOutcome | StreamOutcome:
+    codec = CODECS[req.format]
+    api_key = providers.api_key(provider=req.provider, byok=req.byok, models=(req.model,))
+    turn = await _find_session(store, req, codec.hints(req.body))
+    ids = IdMapper(turn.session.id, turn.session.state.get(_PENDING, {}))
+    call = UpstreamCall(
+        format=req.format,
+        body=codec.to_upstream(req.body, ids),
+        api_key=api_key,
+        headers=req.provider_headers,
+        query=req.query,
+    )
+    client = providers.client(req.provider)
+    relayed = Relayed()
+    try:
+        if not stream:
+            answer = codec.from_upstream(await client.send(call), ids, relayed)
+            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns)
+            return JsonOutcome(turn.session.id, answer)
+        events = await client.stream(call)
+    except BaseException:
+        await turn.abandon()
+        raise
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in codec.stream_from_upstream(events, ids, relayed):
+                yield chunk
+            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns)
+        finally:
+            await turn.abandon()
+
+    return StreamOutcome(turn.session.id, chunks())

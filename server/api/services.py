@@ -1,0 +1,22 @@
+"""The long-lived parts a request uses, built once in the lifespan and kept on `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.api.auth import Authenticator
+from server.keys import KeyStore
+from server.providers.registry import ProviderRegistry
+from server.sessions.store import SessionStore
+from server.settings import Settings
+
+__all__ = ["Services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    keys: KeyStore
+    authenticate: Authenticator
+    sessions: SessionStore
+    providers: ProviderRegistry

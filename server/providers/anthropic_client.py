@@ -17,14 +17,17 @@ _PATHS = {WireFormat.MESSAGES: "/v1/messages"}
 
 
 class AnthropicClient:
-    """Forwards raw Messages bodies; the SDK's stream decoder drops `ping` events for us."""
+    """Forwards raw Messages bodies; the SDK's stream decoder drops `ping` events for us.
+
+    The key goes as `Authorization: Bearer`, exactly as the installed SDK sends its own key.
+    """
 
     def __init__(
         self, *, base_url: str, timeout: float, max_connections: int, max_retries: int
     ) -> None:
         self.provider = Provider.ANTHROPIC
         self._client = anthropic.AsyncAnthropic(
-            api_key="unused",  # replaced per request by the x-api-key header
+            api_key="unused",  # replaced per request by the Authorization header
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
@@ -33,7 +36,7 @@ class AnthropicClient:
 
     @staticmethod
     def _options(call: UpstreamCall) -> dict[str, Any]:
-        options: dict[str, Any] = {"headers": {**call.headers, "X-Api-Key": call.api_key}}
+        options: dict[str, Any] = {"headers": {**call.headers, "Authorization": f"Bearer {call.api_key}"}}
         if call.query:
             options["params"] = dict(call.query)
         return options

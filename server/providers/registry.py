@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from server.config.allowlist import require_allowed
 from server.errors import BadRequest
 from server.names import Provider
 from server.providers.anthropic_client import AnthropicClient
@@ -14,7 +15,7 @@ from server.providers.base import LlmClient
 from server.providers.openai_compat import OpenAICompatibleClient
 from server.settings import Settings
 
-__all__ = ["ProviderRegistry", "build_registry", "model_allowed"]
+__all__ = ["ProviderRegistry", "build_registry"]
 
 _KEY_ENV = {
     Provider.OPENAI: "OPENAI_API_KEY",
@@ -22,20 +23,6 @@ _KEY_ENV = {
     Provider.ANTHROPIC: "ANTHROPIC_API_KEY",
     Provider.SEQURITY_AZURE: "AZURE_OPENAI_API_KEY",
 }
-
-
-def model_allowed(model: str, allowlist: str) -> bool:
-    """Spec 13.2: comma-separated names, a trailing `*` is a prefix match, empty allows all.
-
-    >>> model_allowed("gpt-5-mini", "gpt-5*, claude-sonnet-4-5")
-    True
-    """
-    entries = [e.strip() for e in allowlist.split(",") if e.strip()]
-    if not entries:
-        return True
-    return any(
-        model.startswith(e[:-1]) if e.endswith("*") else model == e for e in entries
-    )
 
 
 @dataclass(frozen=True)
@@ -59,14 +46,7 @@ class ProviderRegistry:
                 param="X-Api-Key",
                 code="missing_api_key",
             )
-        for model in models:
-            if not model_allowed(model, self.model_allowlist):
-                raise BadRequest(
-                    f"model '{model}' is not on this server's allow list for server-managed keys "
-                    f"(allowed: {self.model_allowlist}); send your own key in X-Api-Key to use it",
-                    param="model",
-                    code="model_not_allowed",
-                )
+        require_allowed(models, allowlist=self.model_allowlist)
         return managed.get_secret_value()
 
     async def aclose(self) -> None:

@@ -197,7 +197,7 @@ def test_allow_list_and_missing_managed_key(fake_upstream_server, tmp_path) -> N
     headers = {"Authorization": f"Bearer {KEY}", "X-Features": SINGLE}
     try:
         r = httpx.post(f"{server.url}/control/{CHAT}", json=CHAT_BODY, headers=headers)
-        assert_error(r, 400, "model 'm' is not on this server's allow list")
+        assert_error(r, 400, "model: 'm' not allowed with the server-managed key")
         fake_upstream_server.script("m", Reply.text("ok"))
         r = httpx.post(f"{server.url}/control/{CHAT}", json=CHAT_BODY, headers={**headers, "X-Api-Key": "own"})
         assert r.status_code == 200, "BYOK lifts the allow list"

@@ -52,8 +52,12 @@ def test_chat_text_every_provider(gateway, fake_upstream: FakeUpstream, provider
     answer = oai(gateway, provider).chat.completions.create(model="m", messages=USER)
     assert answer.choices[0].message.content == "97"
     assert answer.usage is not None and answer.usage.total_tokens > 0
-    flavor = {"openai": "openai", "openrouter": "openrouter", "sequrity_azure": "sequrity_azure"}
-    assert fake_upstream.last_request.flavor == flavor[provider]
+    sent = fake_upstream.last_request
+    assert sent.flavor == provider
+    if provider == "sequrity_azure":  # Azure's key travels in `api-key`, and only there
+        assert sent.headers["api-key"] == "managed-azure" and "authorization" not in sent.headers
+    else:
+        assert sent.headers["authorization"] == f"Bearer managed-{provider}"
 
 
 @pytest.mark.parametrize("provider", ["openai", "openrouter", "sequrity_azure"])
@@ -128,7 +132,7 @@ def test_messages_text_and_usage(gateway, fake_upstream: FakeUpstream) -> None:
     answer = claude(gateway).messages.create(model="claude-test", max_tokens=100, messages=USER)
     assert answer.content[0].text == "97"
     assert answer.usage.input_tokens > 0 and answer.usage.output_tokens > 0
-    assert fake_upstream.last_request.headers["x-api-key"] == "managed-anthropic"
+    assert fake_upstream.last_request.headers["authorization"] == "Bearer managed-anthropic"
 
 
 def test_messages_stream_drops_ping_and_keeps_thinking_signature(

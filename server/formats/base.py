@@ -52,7 +52,11 @@ class PassthroughCodec(Protocol):
     def stream_from_upstream(
         self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
     ) -> AsyncIterator[bytes]:
-        """SSE bytes for the client; events the client cannot parse are dropped."""
+        """SSE bytes for the client; events the client cannot parse are dropped.
+
+        When the upstream fails after the first byte, the stream ends normally with the failure
+        as ordinary content (spec 5.1): the HTTP status is already sent.
+        """
         ...
 
 

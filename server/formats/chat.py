@@ -7,6 +7,7 @@ from typing import Any
 
 from server.formats.base import Relayed, SessionHints
 from server.formats.ids import IdMapper
+from server.errors import ControlError
 from server.formats.sse import SSE_DONE, sse_event
 from server.names import WireFormat
 
@@ -80,17 +81,40 @@ class ChatCompletionsCodec:
     async def stream_from_upstream(
         self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
     ) -> AsyncIterator[bytes]:
-        async for chunk in events:
-            choices = chunk.get("choices")
-            if not choices and not chunk.get("usage"):
-                continue  # Azure's content-filter preamble: no choices, nothing for the client
-            for choice in choices or []:
-                delta = choice.get("delta") if isinstance(choice, dict) else None
-                calls = delta.get("tool_calls") if isinstance(delta, dict) else None
-                if isinstance(calls, list) and calls:
-                    out.tool_calls = True
-                    for call in calls:
-                        if isinstance(call, dict) and call.get("id"):
-                            call["id"] = ids.to_client(call["id"])
-            yield sse_event(chunk)
+        last: dict[str, Any] = {}
+        try:
+            async for chunk in events:
+                last = chunk
+                if _relay_chunk(chunk, ids, out):
+                    yield sse_event(chunk)
+        except ControlError as err:
+            yield sse_event(_failure_chunk(last, err.message))
         yield SSE_DONE
+
+
+def _relay_chunk(chunk: dict[str, Any], ids: IdMapper, out: Relayed) -> bool:
+    """Rewrite the chunk's tool-call ids in place; False for a chunk the client must not see."""
+    choices = chunk.get("choices")
+    if not choices and not chunk.get("usage"):
+        return False  # Azure's content-filter preamble: no choices, nothing for the client
+    for choice in choices or []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+        if isinstance(calls, list) and calls:
+            out.tool_calls = True
+            for call in calls:
+                if isinstance(call, dict) and call.get("id"):
+                    call["id"] = ids.to_client(call["id"])
+    return True
+
+
+def _failure_chunk(last: dict[str, Any], message: str) -> dict[str, Any]:
+    return {
+        "id": last.get("id", "chatcmpl-upstream-error"),
+        "object": "chat.completion.chunk",
+        "created": last.get("created", 0),
+        "model": last.get("model", ""),
+        "choices": [
+            {"index": 0, "delta": {"content": f"\n[upstream error: {message}]"}, "finish_reason": "stop"}
+        ],
+    }

@@ -7,6 +7,7 @@ from typing import Any
 
 from server.formats.base import Relayed, SessionHints
 from server.formats.ids import IdMapper
+from server.errors import ControlError
 from server.formats.sse import sse_event
 from server.names import WireFormat
 
@@ -98,13 +99,42 @@ class MessagesCodec:
     async def stream_from_upstream(
         self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
     ) -> AsyncIterator[bytes]:
-        async for event in events:
-            kind = event.get("type")
-            if kind not in _EVENTS:
-                continue
-            if kind == "content_block_start":
-                block = event.get("content_block")
-                if isinstance(block, dict) and block.get("type") == "tool_use":
-                    out.tool_calls = True
-                    block["id"] = ids.to_client(block.get("id"))
-            yield sse_event(event, event=str(kind))
+        started, next_index = False, 0
+        try:
+            async for event in events:
+                kind = event.get("type")
+                if kind not in _EVENTS:
+                    continue
+                if kind == "message_start":
+                    started = True
+                elif kind == "content_block_start":
+                    next_index = int(event.get("index", next_index)) + 1
+                    block = event.get("content_block")
+                    if isinstance(block, dict) and block.get("type") == "tool_use":
+                        out.tool_calls = True
+                        block["id"] = ids.to_client(block.get("id"))
+                elif kind == "message_stop":
+                    started = False
+                yield sse_event(event, event=str(kind))
+        except ControlError as err:
+            if started:  # close the message the client has begun to read, with the failure as text
+                for event in _failure_events(next_index, err.message):
+                    yield sse_event(event, event=event["type"])
+
+
+def _failure_events(index: int, message: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+        {
+            "type": "content_block_delta",
+            "index": index,
+            "delta": {"type": "text_delta", "text": f"[upstream error: {message}]"},
+        },
+        {"type": "content_block_stop", "index": index},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 0},
+        },
+        {"type": "message_stop"},
+    ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from server.formats.base import Relayed, SessionHints
 from server.formats.ids import IdMapper
+from server.errors import ControlError
 from server.formats.sse import sse_event
 from server.names import WireFormat
 
@@ -100,10 +101,30 @@ class ResponsesCodec:
     async def stream_from_upstream(
         self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
     ) -> AsyncIterator[bytes]:
-        async for event in events:
-            if "response" in event:
-                self._response_down(event["response"], ids, out)
-            if "item" in event:
-                self._item_down(event["item"], ids, out)
-            kind = event.get("type")
-            yield sse_event(event, event=kind if isinstance(kind, str) else None)
+        sequence, response = 0, {}
+        try:
+            async for event in events:
+                if isinstance(event.get("response"), dict):
+                    response = event["response"]
+                    self._response_down(response, ids, out)
+                if "item" in event:
+                    self._item_down(event["item"], ids, out)
+                sequence = int(event.get("sequence_number", sequence)) + 1
+                kind = event.get("type")
+                yield sse_event(event, event=kind if isinstance(kind, str) else None)
+        except ControlError as err:
+            failed = {
+                "id": "resp_upstream_error",
+                "object": "response",
+                "created_at": 0,
+                "model": "",
+                "output": [],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                **response,
+                "status": "failed",
+                "error": {"code": "upstream_error", "message": err.message},
+            }
+            event = {"type": "response.failed", "sequence_number": sequence, "response": failed}
+            yield sse_event(event, event="response.failed")

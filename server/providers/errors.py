@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anthropic
+import httpx2
 import openai
 
 from server.errors import (
@@ -59,6 +60,11 @@ def _unreachable(provider: Provider, err: Any) -> ControlError:
     return UpstreamFailed(f"upstream {provider} is unreachable: {err.message}")
 
 
+def _transport(provider: Provider, err: Any) -> ControlError:
+    # Raised by an SDK stream that does not wrap its transport's errors (mid-stream reads).
+    return UpstreamFailed(f"connection to upstream {provider} failed: {type(err).__name__}")
+
+
 # Most specific first: a timeout is also a connection error in both SDKs.
 _TABLE: tuple[tuple[type[BaseException], Callable[[Provider, Any], ControlError]], ...] = (
     (openai.APIStatusError, _status_error),
@@ -67,9 +73,15 @@ _TABLE: tuple[tuple[type[BaseException], Callable[[Provider, Any], ControlError]
     (anthropic.APITimeoutError, _timeout),
     (openai.APIConnectionError, _unreachable),
     (anthropic.APIConnectionError, _unreachable),
+    (httpx2.TimeoutException, _timeout),
+    (httpx2.TransportError, _transport),
 )
 
-UPSTREAM_EXCEPTIONS: tuple[type[BaseException], ...] = (openai.APIError, anthropic.APIError)
+UPSTREAM_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    openai.APIError,
+    anthropic.APIError,
+    httpx2.TransportError,
+)
 __all__.append("UPSTREAM_EXCEPTIONS")
 
 

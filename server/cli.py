@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.keys import KeyStore
 
 __all__ = ["main"]
 
@@ -26,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         if not settings.api_keys.strip() and keys.is_empty():
             record, secret = keys.create(name="bootstrap")
             # Spec 13.10: a new key is shown once, on the operator's terminal, never logged.
-            print(f"No API key configured; created bootstrap key {record.prefix}:", file=sys.stderr)
+            print(f"No API key configured; created bootstrap key {record.masked}:", file=sys.stderr)
             print(f"    {secret}", file=sys.stderr)
             print("Use it as the bearer token: Authorization: Bearer <key>", file=sys.stderr)
     finally:
@@ -44,30 +48,46 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
+    from server.errors import ControlError
     from server.keys import KeyStore
 
     keys = KeyStore(Settings().database_url)
     try:
-        if args.keys_command == "create":
-            config = json.loads(args.config) if args.config else None
-            if config is not None and not isinstance(config, dict):
-                print("--config must be a JSON object", file=sys.stderr)
-                return 2
-            record, secret = keys.create(name=args.name, config=config)
-            print(f"created key {record.id} ({record.prefix}); it is shown only this once:")
-            print(secret)
-        elif args.keys_command == "list":
-            for r in keys.list():
-                state = "revoked" if r.revoked else "active"
-                print(f"{r.id}\t{r.prefix}\t{r.name or '-'}\t{state}\t{r.created_at}")
-        else:
-            if not keys.revoke(args.key):
-                print(f"no active key matches '{args.key}'", file=sys.stderr)
-                return 1
-            print(f"revoked {args.key}")
+        return _KEY_COMMANDS[args.keys_command](keys, args)
+    except (ControlError, ValueError) as err:  # bad --config JSON, ambiguous prefix, store down
+        print(getattr(err, "message", str(err)), file=sys.stderr)
+        return 2
     finally:
         keys.close()
+
+
+def _keys_create(keys: KeyStore, args: argparse.Namespace) -> int:
+    config = json.loads(args.config) if args.config else None
+    if config is not None and not isinstance(config, dict):
+        print("--config must be a JSON object {features, policy, config}", file=sys.stderr)
+        return 2
+    record, secret = keys.create(name=args.name, config=config)
+    print(f"created key {record.id} ({record.masked}); it is shown only this once:")
+    print(secret)
     return 0
+
+
+def _keys_list(keys: KeyStore, args: argparse.Namespace) -> int:
+    for r in keys.list():
+        state = "revoked" if r.revoked else "active"
+        print(f"{r.id}\t{r.masked}\t{r.name or '-'}\t{state}\t{r.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def _keys_revoke(keys: KeyStore, args: argparse.Namespace) -> int:
+    if not keys.revoke(args.key):
+        print(f"no active key matches '{args.key}'", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key}")
+    return 0
+
+
+_KEY_COMMANDS = {"create": _keys_create, "list": _keys_list, "revoke": _keys_revoke}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,7 +61,7 @@ class AgentArch(StrEnum):
 
 MODEL_FAMILIES: tuple[Family, ...] = (Family.CHAT, Family.CODE, Family.AGENT, Family.LANG_GRAPH)
 
-_CHAT_LIKE: dict[WireFormat, tuple[Provider, tuple[Provider, ...]]] = {
+_CHAT_LIKE: dict[WireFormat, tuple[Provider | None, tuple[Provider, ...]]] = {
     WireFormat.CHAT_COMPLETIONS: (
         Provider.OPENROUTER,
         (Provider.OPENAI, Provider.OPENROUTER, Provider.SEQURITY_AZURE),

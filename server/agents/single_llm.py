@@ -70,7 +70,6 @@ class _Turn:
 
     async def finish(self, relayed: Relayed, ids: IdMapper, *, max_n_turns: int | None) -> None:
         """Record the answer: pending calls, or a finished turn (deleting the last one)."""
-        self.settled = True
         s = self.session
         if relayed.tool_calls:
             s = replace(s, pending_calls=tuple(ids.issued), state={**s.state, _PENDING: ids.issued})
@@ -79,20 +78,19 @@ class _Turn:
             if max_n_turns is not None and s.turn >= max_n_turns:
                 if self.stored:
                     await self.store.delete(s.id)
+                self.settled = True
                 return
-        if self.stored:
-            await self.store.save(s)
-            await self.store.release(s.id)
-        else:
-            await self.store.create(s)
-            await self.store.release(s.id)
+        s = await (self.store.save(s) if self.stored else self.store.create(s))
+        self.stored = True
+        self.session = s
         if relayed.response_id:
             await self.store.bind_alias(relayed.response_id, s.id)
 
-    async def abandon(self) -> None:
+    async def close(self) -> None:
+        """Drop this request's lease, whatever happened; the stored session stays as last saved."""
         if not self.settled and self.stored:
             self.settled = True
-            await self.store.release(self.session.id)
+            await self.store.release(self.session.id, lease=self.session.lease)
 
 
 async def _find_session(
@@ -111,7 +109,7 @@ async def _find_session(
     try:
         _check_session(session, hints)
     except BaseException:
-        await turn.abandon()
+        await turn.close()
         raise
     return turn
 
@@ -150,14 +148,17 @@ async def run_passthrough(
     )
     client = providers.client(req.provider)
     relayed = Relayed()
-    try:
-        if not stream:
+    if not stream:
+        try:
             answer = codec.from_upstream(await client.send(call), ids, relayed)
             await turn.finish(relayed, ids, max_n_turns=req.max_n_turns)
-            return JsonOutcome(turn.session.id, answer)
+        finally:
+            await turn.close()
+        return JsonOutcome(turn.session.id, answer)
+    try:
         events = await client.stream(call)
     except BaseException:
-        await turn.abandon()
+        await turn.close()
         raise
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -166,6 +167,6 @@ async def run_passthrough(
                 yield chunk
             await turn.finish(relayed, ids, max_n_turns=req.max_n_turns)
         finally:
-            await turn.abandon()
+            await turn.close()
 
     return StreamOutcome(turn.session.id, chunks())

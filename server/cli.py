@@ -1,4 +1,4 @@
-"""`sequrity-control serve | keys | policy ...` — the command line."""
+"""`sequrity-control serve | keys | audit | policy ...` — the command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from server.policy.cli import add_policy_commands
+from server.policygen.cli import add_generate_command
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,8 +25,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.keys import KeyStore
+    from server.observability.logging import log_config
+    from server.observability.workers import multiprocess_metrics_dir, session_store_problem
 
     settings = Settings()
+    problem = session_store_problem(settings)  # issue 8: Redis down at start -> refuse, clearly
+    if problem is not None:
+        print(f"sequrity-control: cannot start: {problem}", file=sys.stderr)
+        return 2
     keys = KeyStore(settings.database_url)
     try:
         if not settings.api_keys.strip() and keys.is_empty():
@@ -35,15 +43,44 @@ def _serve(args: argparse.Namespace) -> int:
             print("Use it as the bearer token: Authorization: Bearer <key>", file=sys.stderr)
     finally:
         keys.close()
-    uvicorn.run(
-        "server.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        log_level=args.log_level,
-    )
+    with multiprocess_metrics_dir(args.workers):  # issue 8: /metrics sums every worker
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            log_level=args.log_level,
+            log_config=log_config(level=args.log_level, fmt=settings.log_format),
+            access_log=False,  # the observability middleware logs one line per request
+        )
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """`sequrity-control audit --session ID`: the session's audit records (issue 8)."""
+    from server.audit import read_session_audit
+    from server.errors import StoreUnavailable
+    from server.keys.schema import make_engine
+
+    engine = make_engine(Settings().database_url)
+    try:
+        records = read_session_audit(engine, args.session, owner=args.key)
+    except StoreUnavailable as err:
+        print(err.message, file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if not records:
+        print(f"no audit records for session {args.session}", file=sys.stderr)
+        return 1
+    for r in records:
+        if args.json:
+            print(json.dumps(r.to_json()))
+            continue
+        rules = ",".join(f["rule"] for f in r.fired) or "-"
+        print(f"{r.at:%Y-%m-%d %H:%M:%S.%f}\t{r.owner}\t{r.tool}\t{r.verdict}\t{rules}")
     return 0
 
 
@@ -111,12 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key")
     keys.set_defaults(handler=_keys)
 
-    try:
-        from server.policy.cli import add_policy_commands
-    except ImportError:  # the policy engine is optional in a partial checkout
-        pass
-    else:
-        add_policy_commands(commands)
+    audit = commands.add_parser("audit", help="show a session's audit records (policy decisions)")
+    audit.add_argument("--session", required=True, help="the session id (X-Session-ID)")
+    audit.add_argument("--key", help="only records of this owning key id")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.set_defaults(handler=_audit)
+
+    add_generate_command(add_policy_commands(commands))
     return parser
 
 

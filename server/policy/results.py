@@ -5,9 +5,10 @@ Shared by every policy language: what a result starts with does not depend on ho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from server.policy.engine import CallResult, Presets
 from server.policy.metadata import Labelled, MetaData, meta_set
 
 __all__ = ["NON_EXECUTABLE_TAG", "LLM_BLOCKED_TAG", "unwrap_result", "initial_result"]
@@ -69,3 +70,33 @@ def initial_result(
             ),
         )
     return result
+
+
+ResultPhase = Callable[[Labelled, MetaData], tuple[Labelled, MetaData]]
+__all__ += ["ResultPhase", "complete_call"]
+
+
+def complete_call(
+    raw: Any,
+    *,
+    args: Mapping[str, Labelled],
+    session_meta: MetaData,
+    presets: Presets,
+    phases: Sequence[ResultPhase] = (),
+) -> CallResult:
+    """The language-agnostic `complete` pipeline (spec sqrt 8 steps 5-7).
+
+    Builds the initial result (argument join, wrapper, preset tag), then runs each phase — a
+    language's result and session-after updates — in order. A language without updates (Cedar)
+    passes no phases.
+
+    >>> complete_call("ok", args={}, session_meta=MetaData(), presets=Presets()).result.meta.tags
+    frozenset({'__non_executable'})
+    """
+    result = initial_result(
+        raw, args=args, non_executable_memory=presets.enable_non_executable_memory
+    )
+    session = session_meta
+    for phase in phases:
+        result, session = phase(result, session)
+    return CallResult(result, session)

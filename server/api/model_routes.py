@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from server.agents.single_llm import JsonOutcome, PassthroughRequest, run_passthrough
 from server.api.body import read_json_object
+from server.api.dual_route import serve_dual
 from server.api.routes import ModelRoute, PolicyGenRoute, match_post_route
 from server.api.services import Services
 from server.config import resolve
@@ -41,10 +42,16 @@ async def model_route(path: str, request: Request) -> Response:
     key = services.authenticate(request)
     body = await read_json_object(request, limit=services.settings.max_body_bytes)
     if isinstance(route, PolicyGenRoute):
-        raise NotImplementedFeature(
-            "policy generation is not available on this deployment yet "
-            f"(POST /control/policy-gen/{route.provider}/v1/generate)",
-            code="policy_gen_unavailable",
+        from server.policygen import generate_policy
+
+        # No X-Session-ID on policy-gen answers (spec 2.3): the client would adopt it.
+        return JSONResponse(
+            await generate_policy(
+                body,
+                provider=route.provider,
+                providers=services.providers,
+                byok=_header(request, Header.API_KEY),
+            )
         )
     return await _serve_model(route, request, body, key.id, key.config, services)
 
@@ -69,10 +76,14 @@ async def _serve_model(
         api_key=_header(request, Header.API_KEY),
     )
     if config.arch is AgentArch.DUAL_LLM:
-        raise NotImplementedFeature(
-            "the dual-LLM architecture is not available on this deployment yet; send "
-            "X-Features {\"agent_arch\": \"single-llm\"} for single-LLM mode",
-            code="dual_llm_unavailable",
+        return await serve_dual(
+            route,
+            body,
+            config,
+            owner=owner,
+            byok=_header(request, Header.API_KEY),
+            session_header=_header(request, Header.SESSION_ID),
+            services=services,
         )
     stream = body.get("stream") is True
     outcome = await run_passthrough(
@@ -87,6 +98,8 @@ async def _serve_model(
             max_n_turns=config.fsm.max_n_turns,
             provider_headers=_provider_headers(request),
             query=dict(request.query_params),
+            policy=config.policy,
+            clear_session_meta=config.fsm.clear_session_meta,
         ),
         store=services.sessions,
         providers=services.providers,

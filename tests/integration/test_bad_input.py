@@ -56,8 +56,6 @@ CHAT = "chat/openai/v1/chat/completions"
         (CHAT, CHAT_BODY, {"X-Features": json.dumps({"agent_arch": "single-llm", "nope": 1})}, 400, "nope"),
         ("chat/anthropic/v1/chat/completions", CHAT_BODY, {}, 404, "allowed: 'openai', 'openrouter', 'sequrity_azure'"),
         ("chat/v1/nonsense", CHAT_BODY, {}, 404, "unknown format 'nonsense'"),
-        ("policy-gen/v1/generate", {"type": "oai_chat_completion"}, {}, 501, "policy generation"),
-        (CHAT, CHAT_BODY, {"X-Features": json.dumps({"agent_arch": "dual-llm"})}, 501, "dual-LLM"),
     ],
 )
 def test_bad_requests(gateway, path, body, headers, status, says) -> None:

@@ -1,0 +1,207 @@
+"""The dual-LLM agent: find and lease the session, settle tool results, run the turn, save.
+
+Decisions:
+- The planner's view of the conversation is built from trusted roles only (system, developer,
+  user). The client's copies of earlier assistant answers and tool results never reach it; the
+  session remembers earlier turns' requests and programs itself.
+- Tool results are JSON-decoded when they parse (bare strings too), unless
+  `strict_tool_result_parsing`; then the raw text is the value.
+- A request carrying tool results for calls that are not pending, with no new user message, gets
+  400; a new user message always opens a new turn (a pending call is then abandoned).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from server.agents.dual_llm.runner import TurnContext, run_turn
+from server.agents.dual_llm.session_state import DualState
+from server.config import SessionConfig
+from server.errors import BadRequest, Conflict
+from server.formats.canonical import Conversation, Message, Outcome, ToolCallsOutcome, ToolSpec
+from server.names import Provider
+from server.policy import load_policy
+from server.policy.errors import PolicyLoadError
+from server.policy.metadata import Labelled, MetaData, MetaDataError
+from server.providers.registry import ProviderRegistry
+from server.sessions.ids import client_tool_call_id, new_session_id, session_of_tool_call_id
+from server.sessions.record import Session
+from server.sessions.store import SessionStore
+
+__all__ = ["DualRequest", "run_dual"]
+
+_TRUSTED_ROLES = ("system", "developer", "user")
+_STATE = "dual"
+
+
+@dataclass(frozen=True)
+class DualRequest:
+    owner: str
+    provider: Provider
+    conversation: Conversation
+    config: SessionConfig
+    byok: str | None
+    session_header: str | None
+
+
+def _policy(config: SessionConfig) -> Any:
+    try:
+        return load_policy(config.policy.language, config.policy.code, config.policy.presets)
+    except PolicyLoadError as err:
+        raise BadRequest(f"Invalid X-Policy header: codes.code: {err}", param="X-Policy", code="invalid_policy") from None
+
+
+def _tool_result_value(raw: str, *, strict: bool) -> Any:
+    if strict:
+        return raw
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, ValueError):
+        return raw
+
+
+def _context_vars(raw: Any) -> dict[str, Labelled]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadRequest("body.context_vars: must be an object of name -> {value, meta}", param="context_vars")
+    try:
+        return {str(k): Labelled.from_json(v, path=f"context_vars.{k}") for k, v in raw.items()}
+    except MetaDataError as err:
+        raise BadRequest(f"body.{err}", param="context_vars") from None
+
+
+def _trailing_results(messages: tuple[Message, ...]) -> list[Message]:
+    out: list[Message] = []
+    for m in reversed(messages):
+        if m.role != "tool":
+            break
+        out.append(m)
+    return list(reversed(out))
+
+
+async def _find_session(store: SessionStore, req: DualRequest) -> tuple[Session, bool]:
+    conv = req.conversation
+    candidate = req.session_header
+    if not candidate and conv.previous_response_id:
+        candidate = await store.resolve_alias(conv.previous_response_id)
+    if not candidate:
+        results = [m for m in conv.messages if m.role == "tool" and m.tool_call_id]
+        candidate = session_of_tool_call_id(results[-1].tool_call_id) if results else None
+    found = await store.acquire(candidate, owner=req.owner) if candidate else None
+    if found is None:
+        return Session(id=new_session_id(), owner=req.owner, arch="dual-llm"), False
+    if found.arch != "dual-llm":
+        await store.release(found.id, lease=found.lease)
+        raise Conflict(
+            f"session {found.id} runs '{found.arch}', but this request asks for 'dual-llm'; "
+            "start a new session (omit X-Session-ID) to change architecture",
+            code="arch_mismatch",
+        )
+    return found, True
+
+
+def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *, strict: bool) -> None:
+    pending = ctx_state.pending()
+    for message in results:
+        position = pending.get(message.tool_call_id or "")
+        if position is None:
+            allowed = ", ".join(sorted(pending)) or "none"
+            raise BadRequest(
+                f"tool result for call '{message.tool_call_id}' does not answer a pending call; pending calls: {allowed}",
+                code="tool_call_not_pending",
+            )
+        event = ctx_state.events[position]
+        value = _tool_result_value(message.text, strict=strict)
+        session_meta = MetaData.from_json(event.session_meta)
+        if message.is_error:
+            ctx_state.events[position] = event.settled(result=None, error=message.text[:2000], session_meta=session_meta)
+            continue
+        done = policy.complete(tool=event.name, args=event.labelled_args(), session_meta=session_meta, result=value)
+        ctx_state.events[position] = event.settled(result=done.result, error=None, session_meta=done.session_meta)
+
+
+async def run_dual(
+    req: DualRequest, *, store: SessionStore, providers: ProviderRegistry
+) -> tuple[str, Outcome]:
+    config, conv = req.config, req.conversation
+    policy = _policy(config)
+    session, stored = await _find_session(store, req)
+    try:
+        outcome, session = await _step(req, session, policy, providers)
+        session = await _persist(store, session, stored=stored, outcome=outcome, max_n_turns=config.fsm.max_n_turns)
+        return session.id, outcome
+    finally:
+        if stored or session.lease:
+            await store.release(session.id, lease=session.lease)
+
+
+async def _step(req: DualRequest, session: Session, policy: Any, providers: ProviderRegistry) -> tuple[Outcome, Session]:
+    config, conv = req.config, req.conversation
+    state = DualState.from_json(session.state.get(_STATE))
+    session_meta = MetaData.from_json(session.session_meta)
+    results = _trailing_results(conv.messages)
+    tools = conv.tools or tuple(ToolSpec(**t) for t in state.tools)
+    if conv.messages and conv.messages[-1].role in ("user", "developer") or not state.events and not results:
+        if config.fsm.clear_session_meta == "every_turn":
+            session_meta = MetaData()
+        trusted = [m for m in conv.messages if m.role in ("user", "developer")]
+        state.new_turn(trusted[-1].text if trusted else "", session_meta.to_json())
+    elif results:
+        _settle_results(state, results, policy, strict=config.fsm.strict_tool_result_parsing)
+    else:
+        raise BadRequest("nothing to do: the request neither starts a turn nor answers a pending call")
+    if config.fsm.clear_session_meta == "every_attempt" and state.program is None:
+        session_meta = MetaData()
+    key: dict[str, str] = {}
+
+    def api_key() -> str:  # checked at the first LLM call only (spec 13.2)
+        if "k" not in key:
+            key["k"] = providers.api_key(provider=req.provider, byok=req.byok, models=config.model_names)
+        return key["k"]
+
+    ctx = TurnContext(
+        config=config,
+        state=state,
+        policy=policy,
+        client=providers.client(req.provider),
+        api_key=api_key,
+        tools=tools,
+        trusted=tuple(m for m in conv.messages if m.role in _TRUSTED_ROLES),
+        new_call_id=_call_ids(session.id),
+        session_meta=session_meta,
+        program_override=conv.user_provided_program,
+        context_vars=_context_vars(conv.context_vars),
+    )
+    outcome = await run_turn(ctx)
+    if not isinstance(outcome, ToolCallsOutcome):
+        if state.program and not outcome.failed:
+            state.turns.append([state.request, state.program, []])
+        state.new_turn("", ctx.session_meta.to_json())
+    state.tools = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in tools]
+    updated = replace(
+        session,
+        session_meta=ctx.session_meta.to_json(),
+        pending_calls=tuple(state.pending()),
+        state={**session.state, _STATE: state.to_json()},
+        turn=session.turn + (0 if isinstance(outcome, ToolCallsOutcome) else 1),
+    )
+    return outcome, updated
+
+
+def _call_ids(session_id: str) -> Callable[[], str]:
+    return lambda: client_tool_call_id(session_id)
+
+
+async def _persist(
+    store: SessionStore, session: Session, *, stored: bool, outcome: Outcome, max_n_turns: int | None
+) -> Session:
+    finished = not isinstance(outcome, ToolCallsOutcome)
+    if finished and max_n_turns is not None and session.turn >= max_n_turns:
+        if stored:
+            await store.delete(session.id)
+        return replace(session, lease=None)
+    return await (store.save(session) if stored else store.create(session))

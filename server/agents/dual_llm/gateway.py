@@ -1,0 +1,142 @@
+"""The ledger-backed tool gateway the interpreter calls: policy first, then the ledger, else suspend.
+
+Every call the program makes — client tools and internal tools alike — is checked by the policy
+before anything happens (guarantee 2: no call leaves without a recorded verdict). A call already in
+the ledger is answered from it (same name and argument digest, else a history mismatch); a new
+allowed call is recorded as pending and the run suspends, so the agent can ask the client or the
+quarantined LLM and replay. Session metadata starts from the attempt's snapshot and follows the
+recorded changes, so `session` updates never run twice for one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from server.agents.dual_llm.interpreter.gateway import ToolSpec
+from server.agents.dual_llm.interpreter.errors import (
+    EndTurn,
+    LimitExceeded,
+    NotEnoughInformationError,
+    PolicyDenied,
+    Suspend,
+    ToolError,
+)
+from server.agents.dual_llm.ledger import Event, digest_of
+from server.policy.engine import CheckRecord, PolicySet, Verdict
+from server.policy.history import history_entry
+from server.policy.metadata import Labelled, MetaData
+
+__all__ = ["LedgerGateway", "HistoryMismatch", "QLLM_TOOLS", "NOT_ENOUGH_INFORMATION"]
+
+QLLM_TOOLS = frozenset({"parse_with_ai", "verify_hypothesis"})
+NOT_ENOUGH_INFORMATION = "NotEnoughInformationError"
+INTERNAL_SPECS = {
+    "parse_with_ai": ToolSpec("parse_with_ai", ("query", "output_schema"), joins_context=True),
+    "verify_hypothesis": ToolSpec("verify_hypothesis", ("hypothesis", "evidence"), joins_context=True),
+    "set_policy": ToolSpec("set_policy", ("code",)),
+    "complete_turn": ToolSpec("complete_turn", ("value",)),
+}
+
+
+def _plain(args: Mapping[str, Labelled]) -> dict[str, Labelled]:
+    """Arguments as JSON data: a type given as a value (`output_schema=int`) becomes its name."""
+    return {
+        k: Labelled(v.value.__name__, v.meta) if isinstance(v.value, type) else v for k, v in args.items()
+    }
+
+
+class HistoryMismatch(Exception):
+    """A replay reached a recorded position with a different call (name or argument digest)."""
+
+    def __init__(self, position: int, expected: str, got: str) -> None:
+        super().__init__(f"call {position} was '{expected}' in the ledger but the program now calls '{got}'")
+        self.position = position
+
+
+@dataclass
+class LedgerGateway:
+    events: list[Event]
+    policy: PolicySet
+    language: str
+    session_meta: MetaData
+    client_tools: Mapping[str, ToolSpec]
+    internal_tools: frozenset[str]
+    new_call_id: Callable[[], str]
+    fail_fast: bool = True
+    max_tool_calls: int | None = None
+    position: int = 0
+    history: list[dict[str, object]] = field(default_factory=list)
+
+    # -- the interpreter's gateway protocol -------------------------------------------------
+
+    def tool(self, name: str) -> ToolSpec | None:
+        if name in self.internal_tools and name in INTERNAL_SPECS:
+            return INTERNAL_SPECS[name]
+        return self.client_tools.get(name)
+
+    def call(self, name: str, args: Mapping[str, Labelled], *, context_meta: MetaData) -> Labelled:
+        if name == "complete_turn":
+            raise EndTurn(args.get("value", Labelled(None)))
+        args = _plain(args)
+        digest = digest_of(name, args)
+        if self.position < len(self.events):
+            return self._replay(self.events[self.position], name, digest)
+        if self.max_tool_calls is not None and self.position >= self.max_tool_calls:
+            raise LimitExceeded(
+                "max_tool_calls_per_step", f"more than {self.max_tool_calls} tool calls in one step"
+            )
+        return self._new_call(name, digest, args)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _replay(self, event: Event, name: str, digest: str) -> Labelled:
+        if event.name != name or event.digest != digest:
+            raise HistoryMismatch(self.position, event.name, name)
+        self.position += 1
+        self.history.append(event.check)
+        if event.status == "pending":
+            self.session_meta = MetaData.from_json(event.session_meta)
+            raise Suspend(name, payload=event)
+        if event.status == "denied":
+            raise PolicyDenied(_recorded_denial(event))
+        self.session_meta = MetaData.from_json(event.session_meta_after or event.session_meta)
+        if event.status == "failed":
+            meta = MetaData.join_all(a.meta for a in event.labelled_args().values())
+            if event.error == NOT_ENOUGH_INFORMATION:
+                raise NotEnoughInformationError("the text does not contain the requested information", meta=meta)
+            raise ToolError(event.error or "the tool failed", meta=meta)
+        assert event.result is not None
+        return Labelled.from_json(event.result)
+
+    def _new_call(self, name: str, digest: str, args: Mapping[str, Labelled]) -> Labelled:
+        record = self.policy.check(tool=name, args=args, session_meta=self.session_meta, fail_fast=self.fail_fast)
+        self.session_meta = record.session_meta
+        kind = "client" if name in self.client_tools else "qllm" if name in QLLM_TOOLS else "internal"
+        call_id = self.new_call_id() if kind == "client" else None
+        entry = history_entry(record, call_id=call_id, language=self.language)
+        event = Event(
+            kind=kind,
+            name=name,
+            digest=digest,
+            args={k: v.to_json() for k, v in args.items()},
+            status="pending" if record.allowed else "denied",
+            check=entry,
+            session_meta=record.session_meta.to_json(),
+            call_id=call_id,
+        )
+        self.events.append(event)
+        self.position += 1
+        self.history.append(entry)
+        if not record.allowed:
+            raise PolicyDenied(record)
+        raise Suspend(name, payload=event)
+
+
+def _recorded_denial(event: Event) -> CheckRecord:
+    """The denial of a replayed event, rebuilt from its recorded history entry."""
+    return CheckRecord(
+        tool=event.name,
+        verdict=Verdict(str(event.check.get("verdict", "hard_denied"))),
+        message=str(event.check.get("message") or ""),
+    )

@@ -1,0 +1,252 @@
+"""One dual-LLM request's work: plan, run, answer the quarantined LLM, replay — until the client must act.
+
+The loop never waits for a client: a client tool call ends the request with a tool-call outcome
+(the ledger records it as pending); the next request settles it and runs the program again from
+the top. Quarantined-LLM calls are answered within the request and replayed the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.agents.dual_llm import interpreter
+from server.agents.dual_llm.content import Failure, failure_outcome, success_outcome
+from server.agents.dual_llm.gateway import NOT_ENOUGH_INFORMATION, HistoryMismatch, LedgerGateway
+from server.agents.dual_llm.interpreter.gateway import ToolSpec as InterpreterTool
+from server.agents.dual_llm.interpreter.errors import (
+    ControlFlowViolation,
+    LimitExceeded,
+    PolicyDenied,
+    ProgramRejected,
+    ProgramRuntimeError,
+    Suspend,
+    WallTimeExceeded,
+)
+from server.agents.dual_llm.ledger import Event
+from server.agents.dual_llm.planner import CLARIFY_PREFIX, NoProgram, PlannerView, extract_program, planner_messages
+from server.agents.dual_llm.quarantine import ask_quarantine
+from server.agents.dual_llm.session_state import DualState
+from server.config import SessionConfig
+from server.formats.canonical import FinalOutcome, Message, TokenUsage, ToolCall, ToolCallsOutcome, ToolSpec
+from server.policy.branching import branch_violations
+from server.policy.engine import PolicySet
+from server.policy.metadata import Labelled, MetaData
+from server.providers.base import LlmClient
+from server.providers.completion import ChatTurn, Usage, complete
+
+__all__ = ["TurnContext", "run_turn"]
+
+
+@dataclass
+class TurnContext:
+    """What one request brings to the loop; `usage` accumulates every internal LLM call."""
+
+    config: SessionConfig
+    state: DualState
+    policy: PolicySet
+    client: LlmClient
+    api_key: Callable[[], str]
+    tools: tuple[ToolSpec, ...]
+    trusted: tuple[Message, ...]
+    new_call_id: Callable[[], str]
+    session_meta: MetaData
+    program_override: str | None = None
+    context_vars: dict[str, Labelled] = field(default_factory=dict)
+    usage: Usage = Usage()
+
+
+def _tokens(usage: Usage) -> TokenUsage:
+    return TokenUsage(usage.prompt_tokens, usage.completion_tokens)
+
+
+def _fail(ctx: TurnContext, code: str, message: str) -> FinalOutcome:
+    return failure_outcome(
+        Failure(code, message),
+        fmt=ctx.config.response_format,
+        usage=_tokens(ctx.usage),
+        program=ctx.state.program,
+        history=ctx.state.history,
+    )
+
+
+async def _plan(ctx: TurnContext) -> str | FinalOutcome:
+    """A new program from the planner, or a final outcome (clarifying question, limits)."""
+    fsm = ctx.config.fsm
+    state = ctx.state
+    if state.steps >= fsm.max_pllm_steps:
+        return _fail(ctx, "max_steps_exceeded", f"max_pllm_steps reached ({fsm.max_pllm_steps} planner steps)")
+    state.steps += 1
+    view = PlannerView(
+        turns=tuple((t[0], t[1], tuple(t[2])) for t in state.turns),
+        attempts=tuple((a[0], a[1]) for a in state.attempts),
+    )
+    messages = planner_messages(
+        trusted=ctx.trusted,
+        tools=ctx.tools,
+        internal_tools=fsm.enabled_internal_tools or (),
+        view=view,
+        clarify=ctx.config.prompt.pllm.clarify_ambiguous_queries,
+        context_var_names=tuple(ctx.context_vars),
+        flavor=ctx.config.prompt.pllm.flavor or ("code" if ctx.config.family == "code" else "universal"),
+    )
+    got = await complete(ctx.client, model=ctx.config.pllm_model, messages=messages, api_key=ctx.api_key())
+    ctx.usage = ctx.usage + got.usage
+    if ctx.config.prompt.pllm.clarify_ambiguous_queries and got.text.strip().startswith(CLARIFY_PREFIX):
+        question = got.text.strip()[len(CLARIFY_PREFIX):].strip()
+        return success_outcome(Labelled(question), fmt=ctx.config.response_format, usage=_tokens(ctx.usage))
+    try:
+        return extract_program(got.text)
+    except NoProgram as err:
+        return await _failed_step(ctx, got.text, str(err))
+
+
+async def _failed_step(ctx: TurnContext, program: str, error: str) -> str | FinalOutcome:
+    """Record a failed step and plan again, within `max_pllm_failed_steps`."""
+    state = ctx.state
+    state.failed += 1
+    state.attempts.append([program, error])
+    limit = ctx.config.fsm.max_pllm_failed_steps
+    if state.failed >= limit or ctx.program_override is not None:
+        code = "execution_error" if ctx.program_override is not None else "max_steps_exceeded"
+        message = error if ctx.program_override is not None else f"max_pllm_failed_steps reached ({limit}); last error: {error}"
+        return _fail(ctx, code, message)
+    every = ctx.config.fsm.clear_history_every_n_attempts
+    if every and state.failed % every == 0:
+        state.attempts = []
+    state.new_attempt(ctx.session_meta.to_json())
+    return await _plan(ctx)
+
+
+def _branch_check(ctx: TurnContext) -> Callable[[MetaData], str | None] | None:
+    if ctx.config.policy.mode != "custom":
+        return None
+    policy = ctx.config.policy.presets.branching_meta_policy
+
+    def check(meta: MetaData) -> str | None:
+        found = branch_violations(policy, meta)
+        return "; ".join(found) if found else None
+
+    return check
+
+
+async def _answer_quarantine(ctx: TurnContext, event: Event) -> Event:
+    """Run a pending parse_with_ai / verify_hypothesis now and settle its ledger event."""
+    args = event.labelled_args()
+    values = {k: v.value for k, v in args.items()}
+    if event.name == "verify_hypothesis":
+        query = f"Hypothesis: {values.get('hypothesis')}\nEvidence: {json.dumps(values.get('evidence'), default=str)}"
+        schema: Any = "bool"
+    else:
+        query = str(values.get("query", ""))
+        schema = values.get("output_schema", "str")
+    try:
+        answer = await ask_quarantine(ctx.client, model=ctx.config.qllm_model, api_key=ctx.api_key(), query=query, output_schema=schema)
+    except ValueError as err:  # a bad output_schema is the program's error
+        return event.settled(result=None, error=str(err), session_meta=MetaData.from_json(event.session_meta))
+    ctx.usage = ctx.usage + answer.usage
+    if answer.not_enough_information:
+        return event.settled(result=None, error=NOT_ENOUGH_INFORMATION, session_meta=MetaData.from_json(event.session_meta))
+    done = ctx.policy.complete(tool=event.name, args=args, session_meta=MetaData.from_json(event.session_meta), result=answer.value)
+    return event.settled(result=done.result, error=None, session_meta=done.session_meta)
+
+
+def client_specs(tools: tuple[ToolSpec, ...]) -> dict[str, InterpreterTool]:
+    """Interpreter tool specs: positional parameters in the JSON schema's property order."""
+    out = {}
+    for tool in tools:
+        props = tool.parameters.get("properties") if isinstance(tool.parameters, dict) else None
+        out[tool.name] = InterpreterTool(tool.name, tuple(props) if isinstance(props, dict) else ())
+    return out
+
+
+def _tool_call(event: Event) -> ToolCall:
+    return ToolCall(id=event.call_id or "", name=event.name, arguments={k: v["value"] for k, v in event.args.items()})
+
+
+async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
+    """Drive the current attempt until the client must run a tool or the turn has its answer."""
+    state = ctx.state
+    if state.program is None:
+        planned = ctx.program_override if ctx.program_override is not None else await _plan(ctx)
+        if isinstance(planned, FinalOutcome):
+            return planned
+        state.program = planned
+    while True:
+        assert state.program is not None
+        gateway = LedgerGateway(
+            events=state.events,
+            policy=ctx.policy,
+            language=ctx.config.policy.language,
+            session_meta=MetaData.from_json(state.snapshot) if state.snapshot else ctx.session_meta,
+            client_tools=client_specs(ctx.tools),
+            internal_tools=frozenset(ctx.config.fsm.enabled_internal_tools or ()),
+            new_call_id=ctx.new_call_id,
+            fail_fast=ctx.config.policy.fail_fast,
+            max_tool_calls=ctx.config.fsm.max_tool_calls_per_step,
+        )
+        try:
+            result = interpreter.run_program(
+                state.program,
+                gateway=gateway,
+                context_vars=ctx.context_vars,
+                mode=ctx.config.policy.mode,
+                branch_check=_branch_check(ctx),
+            )
+        except Suspend as signal:
+            ctx.session_meta = gateway.session_meta
+            event = signal.payload
+            assert isinstance(event, Event)
+            if event.kind == "client":
+                state.history = list(gateway.history)
+                return ToolCallsOutcome(calls=(_tool_call(event),), usage=_tokens(ctx.usage))
+            state.events[gateway.position - 1] = await _answer_quarantine(ctx, event)
+            continue
+        except PolicyDenied as denied:
+            ctx.session_meta = gateway.session_meta
+            state.history = list(gateway.history)
+            message = denied.record.message or f"Tool call to '{denied.record.tool}' is denied by argument checking policies."
+            if ctx.config.fsm.retry_on_policy_violation and ctx.program_override is None:
+                planned = await _failed_step(ctx, state.program, f"the call to '{denied.record.tool}' was denied by policy")
+                if isinstance(planned, FinalOutcome):
+                    return planned
+                state.program = planned
+                continue
+            return _fail(ctx, "policy_denied", message)
+        except ControlFlowViolation as violation:
+            state.history = list(gateway.history)
+            return _fail(ctx, "control_flow_violation", f"Control flow violation detected during program execution. {violation.reason}")
+        except WallTimeExceeded as err:
+            return _fail(ctx, "execution_error", str(err))
+        except LimitExceeded as err:
+            code = "max_steps_exceeded" if err.limit == "max_tool_calls_per_step" else "execution_error"
+            return _fail(ctx, code, str(err))
+        except HistoryMismatch:
+            state.new_attempt(ctx.session_meta.to_json())
+            continue
+        except ProgramRejected as rejected:
+            planned = await _failed_step(ctx, state.program, str(rejected))
+        except ProgramRuntimeError as err:
+            if err.type_name == NOT_ENOUGH_INFORMATION and ctx.program_override is not None:
+                return _fail(ctx, "not_enough_information", err.for_planner())
+            planned = await _failed_step(ctx, state.program, err.for_planner())
+        else:
+            ctx.session_meta = gateway.session_meta
+            state.history = list(gateway.history)
+            value = result.final_return_value or Labelled(None)
+            return success_outcome(
+                value,
+                fmt=ctx.config.response_format,
+                usage=_tokens(ctx.usage),
+                program=state.program,
+                history=state.history,
+                namespace={k: v.to_json() for k, v in result.snapshot().items()}
+                if ctx.config.response_format.include_namespace_snapshot
+                else None,
+                printed=[str(p.value) for p in result.printed],
+            )
+        if isinstance(planned, FinalOutcome):
+            return planned
+        state.program = planned

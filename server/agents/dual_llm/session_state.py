@@ -1,0 +1,79 @@
+"""The dual-LLM part of a session's state, as plain data (stored in `Session.state`).
+
+    turns      earlier turns: (user request, program, variable names) — what the planner may see
+    request    this turn's user request (trusted text)
+    program    the program of the current attempt, or None before planning
+    events     the ledger of the current attempt
+    snapshot   session metadata at the start of the attempt (replays start from it)
+    steps      planner calls this turn; failed: failed steps this turn
+    attempts   failed programs of this turn with their planner-safe errors
+    history    policy_check_history of this turn
+    tools      the client's last tool list (Responses continuations may omit it)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.agents.dual_llm.ledger import Event, events_from_json, events_to_json
+
+__all__ = ["DualState"]
+
+
+@dataclass
+class DualState:
+    turns: list[list[Any]] = field(default_factory=list)
+    request: str = ""
+    program: str | None = None
+    events: list[Event] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
+    steps: int = 0
+    failed: int = 0
+    attempts: list[list[str]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+
+    def new_attempt(self, snapshot: dict[str, Any]) -> None:
+        self.program = None
+        self.events = []
+        self.snapshot = snapshot
+
+    def new_turn(self, request: str, snapshot: dict[str, Any]) -> None:
+        self.request = request
+        self.steps = 0
+        self.failed = 0
+        self.attempts = []
+        self.history = []
+        self.new_attempt(snapshot)
+
+    def pending(self) -> dict[str, int]:
+        """Client call id -> ledger position, for calls waiting on the client."""
+        return {
+            e.call_id: i
+            for i, e in enumerate(self.events)
+            if e.status == "pending" and e.kind == "client" and e.call_id
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "turns": self.turns, "request": self.request, "program": self.program,
+            "events": events_to_json(self.events), "snapshot": self.snapshot, "steps": self.steps,
+            "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any] | None) -> DualState:
+        data = data or {}
+        return DualState(
+            turns=list(data.get("turns") or []),
+            request=str(data.get("request") or ""),
+            program=data.get("program"),
+            events=events_from_json(data.get("events")),
+            snapshot=data.get("snapshot"),
+            steps=int(data.get("steps") or 0),
+            failed=int(data.get("failed") or 0),
+            attempts=list(data.get("attempts") or []),
+            history=list(data.get("history") or []),
+            tools=list(data.get("tools") or []),
+        )

@@ -145,3 +145,30 @@ def test_messages_and_responses_formats(gateway, fake_upstream: FakeUpstream, st
     r = httpx.post(f"{gateway.control}/chat/openai/v1/responses", headers=headers, timeout=30,
                    json={"model": MODEL, "input": "98?", "stream": stream})
     assert r.status_code == 200 and "98" in r.text
+
+
+def test_multi_turn_keeps_variables_without_the_planner_reading_them(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\nbooking = read_inbox()\nfinal_return_value = 'booked'\n```"),
+        Reply.text("```python\nfinal_return_value = booking\n```"),
+    )
+    first = post(gateway, [{"role": "user", "content": "Book it."}])
+    call = tool_call_of(first)
+    sid = first.headers["x-session-id"]
+    messages = [{"role": "user", "content": "Book it."}, {"role": "assistant", "content": "", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": f"REF-42 {CANARY}"}]
+    done = post(gateway, messages, session=sid)
+    assert json.loads(done.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == "booked"
+    later = post(gateway, [*messages, {"role": "assistant", "content": done.json()["choices"][0]["message"]["content"]},
+                           {"role": "user", "content": "What was my booking reference?"}], session=sid)
+    content = json.loads(later.json()["choices"][0]["message"]["content"])
+    assert content["final_return_value"]["value"] == f"REF-42 {CANARY}"
+    assert "__non_executable" in content["final_return_value"]["meta"]["tags"]
+    prompts = planner_requests(fake_upstream)
+    assert "booking" in prompts[1] and not any(CANARY in p for p in prompts)
+
+
+def test_unsupported_dual_fields_are_rejected_by_name(gateway) -> None:
+    r = post(gateway, [{"role": "user", "content": "x"}], enable_multistep_planning=True)
+    assert r.status_code == 400 and "fsm.enable_multistep_planning" in r.json()["detail"]

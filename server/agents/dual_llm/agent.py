@@ -19,6 +19,7 @@ from typing import Any
 
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
+from server.agents.dual_llm.support import reject_unsupported
 from server.config import SessionConfig
 from server.errors import BadRequest, Conflict
 from server.formats.canonical import Conversation, Message, Outcome, ToolCallsOutcome, ToolSpec
@@ -127,7 +128,8 @@ def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *
 async def run_dual(
     req: DualRequest, *, store: SessionStore, providers: ProviderRegistry
 ) -> tuple[str, Outcome]:
-    config, conv = req.config, req.conversation
+    config = req.config
+    reject_unsupported(config)
     policy = _policy(config)
     session, stored = await _find_session(store, req)
     try:
@@ -179,7 +181,7 @@ async def _step(req: DualRequest, session: Session, policy: Any, providers: Prov
     outcome = await run_turn(ctx)
     if not isinstance(outcome, ToolCallsOutcome):
         if state.program and not outcome.failed:
-            state.turns.append([state.request, state.program, []])
+            state.turns.append([state.request, state.program, state.names])
         state.new_turn("", ctx.session_meta.to_json())
     state.tools = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in tools]
     updated = replace(

@@ -14,7 +14,7 @@ from typing import Any
 
 from server.agents.dual_llm import interpreter
 from server.agents.dual_llm.content import Failure, failure_outcome, success_outcome
-from server.agents.dual_llm.gateway import NOT_ENOUGH_INFORMATION, HistoryMismatch, LedgerGateway
+from server.agents.dual_llm.gateway import INTERNAL_SPECS, NOT_ENOUGH_INFORMATION, HistoryMismatch, LedgerGateway
 from server.agents.dual_llm.interpreter.gateway import ToolSpec as InterpreterTool
 from server.agents.dual_llm.interpreter.errors import (
     ControlFlowViolation,
@@ -162,6 +162,13 @@ def client_specs(tools: tuple[ToolSpec, ...]) -> dict[str, InterpreterTool]:
     return out
 
 
+def _internal_tools(ctx: TurnContext) -> frozenset[str]:
+    """The enabled internal tools; a lang-graph program may call any of them (spec dual-llm 4)."""
+    if ctx.program_override is not None:
+        return frozenset(INTERNAL_SPECS)
+    return frozenset(ctx.config.fsm.enabled_internal_tools or ())
+
+
 def _tool_call(event: Event) -> ToolCall:
     return ToolCall(id=event.call_id or "", name=event.name, arguments={k: v["value"] for k, v in event.args.items()})
 
@@ -182,7 +189,7 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             language=ctx.config.policy.language,
             session_meta=MetaData.from_json(state.snapshot) if state.snapshot else ctx.session_meta,
             client_tools=client_specs(ctx.tools),
-            internal_tools=frozenset(ctx.config.fsm.enabled_internal_tools or ()),
+            internal_tools=_internal_tools(ctx),
             new_call_id=ctx.new_call_id,
             fail_fast=ctx.config.policy.fail_fast,
             max_tool_calls=ctx.config.fsm.max_tool_calls_per_step,
@@ -194,6 +201,7 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
                 context_vars=ctx.context_vars,
                 mode=ctx.config.policy.mode,
                 branch_check=_branch_check(ctx),
+                namespace=interpreter.Namespace.from_json(state.namespace) if state.namespace else None,
             )
         except Suspend as signal:
             ctx.session_meta = gateway.session_meta
@@ -235,6 +243,8 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
         else:
             ctx.session_meta = gateway.session_meta
             state.history = list(gateway.history)
+            state.namespace = result.namespace.to_json()
+            state.names = sorted(result.snapshot())
             value = result.final_return_value or Labelled(None)
             return success_outcome(
                 value,

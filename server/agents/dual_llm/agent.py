@@ -4,15 +4,14 @@ Decisions:
 - The planner's view of the conversation is built from trusted roles only (system, developer,
   user). The client's copies of earlier assistant answers and tool results never reach it; the
   session remembers earlier turns' requests and programs itself.
-- Tool results are JSON-decoded when they parse (bare strings too), unless
-  `strict_tool_result_parsing`; then the raw text is the value.
+- Tool results become program values as `tool_results.interpret_result` says (JSON-decoded when
+  they parse, bare strings too, unless `strict_tool_result_parsing`).
 - A request carrying tool results for calls that are not pending, with no new user message, gets
   400; a new user message always opens a new turn (a pending call is then abandoned).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +19,8 @@ from typing import Any
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
 from server.agents.dual_llm.support import reject_unsupported
-from server.config import SessionConfig
+from server.agents.dual_llm.tool_results import interpret_result
+from server.config import Fsm, SessionConfig
 from server.errors import BadRequest, Conflict
 from server.formats.canonical import Conversation, Message, Outcome, ToolCallsOutcome, ToolSpec
 from server.names import Provider
@@ -53,15 +53,6 @@ def _policy(config: SessionConfig) -> Any:
         return load_policy(config.policy.language, config.policy.code, config.policy.presets)
     except PolicyLoadError as err:
         raise BadRequest(f"Invalid X-Policy header: codes.code: {err}", param="X-Policy", code="invalid_policy") from None
-
-
-def _tool_result_value(raw: str, *, strict: bool) -> Any:
-    if strict:
-        return raw
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, ValueError):
-        return raw
 
 
 def _context_vars(raw: Any) -> dict[str, Labelled]:
@@ -105,7 +96,7 @@ async def _find_session(store: SessionStore, req: DualRequest) -> tuple[Session,
     return found, True
 
 
-def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *, strict: bool) -> None:
+def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *, fsm: Fsm) -> None:
     pending = ctx_state.pending()
     for message in results:
         position = pending.get(message.tool_call_id or "")
@@ -116,12 +107,12 @@ def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *
                 code="tool_call_not_pending",
             )
         event = ctx_state.events[position]
-        value = _tool_result_value(message.text, strict=strict)
+        outcome = interpret_result(message.text, is_error=message.is_error, fsm=fsm)
         session_meta = MetaData.from_json(event.session_meta)
-        if message.is_error:
-            ctx_state.events[position] = event.settled(result=None, error=message.text[:2000], session_meta=session_meta)
+        if outcome.error is not None:
+            ctx_state.events[position] = event.settled(result=None, error=outcome.error, session_meta=session_meta)
             continue
-        done = policy.complete(tool=event.name, args=event.labelled_args(), session_meta=session_meta, result=value)
+        done = policy.complete(tool=event.name, args=event.labelled_args(), session_meta=session_meta, result=outcome.value)
         ctx_state.events[position] = event.settled(result=done.result, error=None, session_meta=done.session_meta)
 
 
@@ -153,7 +144,7 @@ async def _step(req: DualRequest, session: Session, policy: Any, providers: Prov
         trusted = [m for m in conv.messages if m.role in ("user", "developer")]
         state.new_turn(trusted[-1].text if trusted else "", session_meta.to_json())
     elif results:
-        _settle_results(state, results, policy, strict=config.fsm.strict_tool_result_parsing)
+        _settle_results(state, results, policy, fsm=config.fsm)
     else:
         raise BadRequest("nothing to do: the request neither starts a turn nor answers a pending call")
     if config.fsm.clear_session_meta == "every_attempt" and state.program is None:

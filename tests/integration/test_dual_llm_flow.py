@@ -232,3 +232,19 @@ def test_tool_errors_reach_the_program(gateway, fake_upstream: FakeUpstream, con
                 session=first.headers["x-session-id"], **config)
     content = json.loads(done.json()["choices"][0]["message"]["content"])
     assert content["final_return_value"]["value"] == expected, content
+
+
+def test_force_to_cache_reuses_a_result_in_a_later_turn(gateway, fake_upstream: FakeUpstream) -> None:
+    program = "```python\nfinal_return_value = read_inbox()\n```"
+    fake_upstream.script("planner-model", Reply.text(program), Reply.text(program))
+    first = post(gateway, [{"role": "user", "content": "read"}], force_to_cache=["read_.*"])
+    call = tool_call_of(first)
+    sid = first.headers["x-session-id"]
+    history = [{"role": "user", "content": "read"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+               {"role": "tool", "tool_call_id": call["id"], "content": "inbox v1"}]
+    done = post(gateway, history, session=sid, force_to_cache=["read_.*"])
+    assert json.loads(done.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == "inbox v1"
+    again = post(gateway, [*history, {"role": "user", "content": "read again"}], session=sid, force_to_cache=["read_.*"])
+    choice = again.json()["choices"][0]
+    assert choice["finish_reason"] == "stop", "no new tool call: the cached result answered it"
+    assert json.loads(choice["message"]["content"])["final_return_value"]["value"] == "inbox v1"

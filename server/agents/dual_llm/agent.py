@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import regex
+
+from server.agents.dual_llm.ledger import cache_key_of
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
 from server.agents.dual_llm.support import reject_unsupported
@@ -114,6 +117,8 @@ def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *
             continue
         done = policy.complete(tool=event.name, args=event.labelled_args(), session_meta=session_meta, result=outcome.value)
         ctx_state.events[position] = event.settled(result=done.result, error=None, session_meta=done.session_meta)
+        if any(regex.fullmatch(p, event.name, timeout=0.05) for p in fsm.force_to_cache):
+            ctx_state.cache[cache_key_of(event.name, event.args)] = outcome.value
 
 
 async def run_dual(

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from server.policy.metadata import Labelled, MetaData
 
-__all__ = ["Event", "digest_of", "events_from_json", "events_to_json"]
+__all__ = ["Event", "digest_of", "cache_key_of", "events_from_json", "events_to_json"]
 
 Kind = Literal["client", "qllm", "internal"]
 Status = Literal["pending", "done", "denied", "failed"]
@@ -27,6 +27,13 @@ def digest_of(name: str, args: Mapping[str, Labelled]) -> str:
     payload = json.dumps(
         [name, {k: v.to_json() for k, v in sorted(args.items())}], sort_keys=True, default=str
     )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def cache_key_of(name: str, args: Mapping[str, Any]) -> str:
+    """`force_to_cache` key: the tool and its argument values (JSON), metadata left out."""
+    values = {k: v.value if isinstance(v, Labelled) else v.get("value") for k, v in args.items()}
+    payload = json.dumps([name, values], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 

@@ -193,6 +193,8 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             new_call_id=ctx.new_call_id,
             fail_fast=ctx.config.policy.fail_fast,
             max_tool_calls=ctx.config.fsm.max_tool_calls_per_step,
+            force_to_cache=ctx.config.fsm.force_to_cache,
+            cached=state.cache,
         )
         try:
             result = interpreter.run_program(

@@ -11,6 +11,7 @@
     tools      the client's last tool list (Responses continuations may omit it)
     namespace  variables kept from earlier turns, with their metadata (lossless interpreter form)
     names      the names of the variables the current turn's program left, once it succeeded
+    cache      `force_to_cache` results: cache key -> the raw result value, for the whole session
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class DualState:
     tools: list[dict[str, Any]] = field(default_factory=list)
     namespace: dict[str, Any] | None = None
     names: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def new_attempt(self, snapshot: dict[str, Any]) -> None:
         self.program = None
@@ -65,7 +67,7 @@ class DualState:
             "turns": self.turns, "request": self.request, "program": self.program,
             "events": events_to_json(self.events), "snapshot": self.snapshot, "steps": self.steps,
             "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
-            "namespace": self.namespace, "names": self.names,
+            "namespace": self.namespace, "names": self.names, "cache": self.cache,
         }
 
     @staticmethod
@@ -84,4 +86,5 @@ class DualState:
             tools=list(data.get("tools") or []),
             namespace=data.get("namespace"),
             names=list(data.get("names") or []),
+            cache=dict(data.get("cache") or {}),
         )

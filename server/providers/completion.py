@@ -105,6 +105,7 @@ async def complete(
     api_key: str,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    seed: int | None = None,
 ) -> Completion:
     """One non-streaming completion; the provider's own wire format is chosen for it.
 
@@ -116,6 +117,8 @@ async def complete(
         options["temperature"] = temperature
     if max_tokens is not None:
         options["max_tokens"] = max_tokens
+    if seed is not None and client.provider is not Provider.ANTHROPIC:  # Messages has no seed
+        options["seed"] = seed
     if client.provider is Provider.ANTHROPIC:
         return await _complete_messages(
             client, model=model, messages=messages, api_key=api_key, options=options

@@ -248,3 +248,32 @@ def test_force_to_cache_reuses_a_result_in_a_later_turn(gateway, fake_upstream: 
     choice = again.json()["choices"][0]
     assert choice["finish_reason"] == "stop", "no new tool call: the cached result answered it"
     assert json.loads(choice["message"]["content"])["final_return_value"]["value"] == "inbox v1"
+
+
+def test_several_plans_and_a_selection_call(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("plan-a", Reply.text("```python\nfinal_return_value = 'from a'\n```"))
+    fake_upstream.script("plan-b", Reply.text("```python\nfinal_return_value = 'from b'\n```"))
+    fake_upstream.script("planner-model", Reply.text("2"))
+    r = post(gateway, [{"role": "user", "content": "pick"}], n_pllm_plans=2, pllm_candidate_models=["plan-a", "plan-b"])
+    content = json.loads(r.json()["choices"][0]["message"]["content"])
+    assert content["final_return_value"]["value"] == "from b"
+    assert r.json()["usage"]["total_tokens"] == 3 * 15  # two candidates and the selection, summed
+    assert [req.json.get("seed") for req in fake_upstream.requests[:2]] in ([0, 1], [1, 0])
+
+
+@pytest.mark.parametrize(("grammar", "planner_sees"), [
+    ("bool", "the reviewer rejected the result\\n"),
+    ("text", "rejected the result: the total [\\u2026] is wrong"),
+])
+def test_review_llm_rejection_is_a_failed_step(gateway, fake_upstream: FakeUpstream, grammar, planner_sees) -> None:
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\nfinal_return_value = 1\n```"),
+        Reply.text(json.dumps({"approve": False, "reason": f"the total '{CANARY}' is wrong"})),
+        Reply.text("```python\nfinal_return_value = 2\n```"),
+        Reply.text(json.dumps({"approve": True, "reason": "fine"})),
+    )
+    r = post(gateway, [{"role": "user", "content": "sum"}], disable_rllm=False, reduced_grammar_for_rllm_review=grammar)
+    assert json.loads(r.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == 2
+    replan = json.dumps(fake_upstream.requests[2].json)
+    assert planner_sees in replan and CANARY not in replan

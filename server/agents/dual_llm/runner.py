@@ -26,8 +26,10 @@ from server.agents.dual_llm.interpreter.errors import (
     WallTimeExceeded,
 )
 from server.agents.dual_llm.ledger import Event
+from server.agents.dual_llm.plans import pick_candidate, plan_candidates
 from server.agents.dual_llm.planner import CLARIFY_PREFIX, NoProgram, PlannerView, extract_program, planner_messages
 from server.agents.dual_llm.quarantine import ask_quarantine
+from server.agents.dual_llm.review import feedback_for_planner, review_result
 from server.agents.dual_llm.session_state import DualState
 from server.config import SessionConfig
 from server.formats.canonical import FinalOutcome, Message, TokenUsage, ToolCall, ToolCallsOutcome, ToolSpec
@@ -92,15 +94,28 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
         context_var_names=tuple(ctx.context_vars),
         flavor=ctx.config.prompt.pllm.flavor or ("code" if ctx.config.family == "code" else "universal"),
     )
-    got = await complete(ctx.client, model=ctx.config.pllm_model, messages=messages, api_key=ctx.api_key())
-    ctx.usage = ctx.usage + got.usage
-    if ctx.config.prompt.pllm.clarify_ambiguous_queries and got.text.strip().startswith(CLARIFY_PREFIX):
-        question = got.text.strip()[len(CLARIFY_PREFIX):].strip()
+    if fsm.n_pllm_plans > 1:
+        models = sorted(fsm.pllm_candidate_models) or [ctx.config.pllm_model]
+        answers, usage = await plan_candidates(
+            ctx.client, messages=messages, models=models, n=fsm.n_pllm_plans, api_key=ctx.api_key()
+        )
+        chosen, text, picked = await pick_candidate(
+            ctx.client, messages=messages, answers=answers, model=ctx.config.pllm_model, api_key=ctx.api_key()
+        )
+        ctx.usage = ctx.usage + usage + picked
+        if chosen is not None:
+            return chosen
+    else:
+        got = await complete(ctx.client, model=ctx.config.pllm_model, messages=messages, api_key=ctx.api_key())
+        ctx.usage = ctx.usage + got.usage
+        text = got.text
+    if ctx.config.prompt.pllm.clarify_ambiguous_queries and text.strip().startswith(CLARIFY_PREFIX):
+        question = text.strip()[len(CLARIFY_PREFIX):].strip()
         return success_outcome(Labelled(question), fmt=ctx.config.response_format, usage=_tokens(ctx.usage))
     try:
-        return extract_program(got.text)
+        return extract_program(text)
     except NoProgram as err:
-        return await _failed_step(ctx, got.text, str(err))
+        return await _failed_step(ctx, text, str(err))
 
 
 async def _failed_step(ctx: TurnContext, program: str, error: str) -> str | FinalOutcome:
@@ -160,6 +175,17 @@ def client_specs(tools: tuple[ToolSpec, ...]) -> dict[str, InterpreterTool]:
         props = tool.parameters.get("properties") if isinstance(tool.parameters, dict) else None
         out[tool.name] = InterpreterTool(tool.name, tuple(props) if isinstance(props, dict) else ())
     return out
+
+
+async def _review(ctx: TurnContext, value: Labelled) -> str | None:
+    """None when approved (or review is off); else the rejection as the planner may see it."""
+    if ctx.config.fsm.disable_rllm or ctx.program_override is not None:
+        return None
+    got = await review_result(
+        ctx.client, model=ctx.config.pllm_model, api_key=ctx.api_key(), request=ctx.state.request, value=value
+    )
+    ctx.usage = ctx.usage + got.usage
+    return None if got.approved else feedback_for_planner(got, ctx.config.fsm.review_grammar)
 
 
 def _internal_tools(ctx: TurnContext) -> frozenset[str]:
@@ -248,6 +274,13 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             state.namespace = result.namespace.to_json()
             state.names = sorted(result.snapshot())
             value = result.final_return_value or Labelled(None)
+            rejection = await _review(ctx, value)
+            if rejection is not None:
+                planned = await _failed_step(ctx, state.program, rejection)
+                if isinstance(planned, FinalOutcome):
+                    return planned
+                state.program = planned
+                continue
             return success_outcome(
                 value,
                 fmt=ctx.config.response_format,

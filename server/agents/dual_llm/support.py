@@ -16,8 +16,6 @@ __all__ = ["reject_unsupported", "UNSUPPORTED"]
 
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
     ("fsm.enable_multistep_planning", lambda c: c.fsm.enable_multistep_planning),
-    ("fsm.disable_rllm", lambda c: not c.fsm.disable_rllm),
-    ("fsm.n_pllm_plans", lambda c: c.fsm.n_pllm_plans > 1),
     ("fsm.detect_tool_errors", lambda c: c.fsm.detect_tool_errors == "llm"),
     ("prompt.pllm.query_include_tool_results", lambda c: bool(c.prompt.pllm.query_include_tool_results)),
     ("prompt.pllm.query_include_tool_calls", lambda c: bool(c.prompt.pllm.query_include_tool_calls)),

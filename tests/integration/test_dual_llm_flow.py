@@ -170,8 +170,8 @@ def test_multi_turn_keeps_variables_without_the_planner_reading_them(gateway, fa
 
 
 def test_unsupported_dual_fields_are_rejected_by_name(gateway) -> None:
-    r = post(gateway, [{"role": "user", "content": "x"}], enable_multistep_planning=True)
-    assert r.status_code == 400 and "fsm.enable_multistep_planning" in r.json()["detail"]
+    r = post(gateway, [{"role": "user", "content": "x"}], detect_tool_errors="llm")
+    assert r.status_code == 400 and "fsm.detect_tool_errors" in r.json()["detail"]
 
 
 def test_responses_multi_turn_with_previous_response_id(gateway, fake_upstream: FakeUpstream) -> None:
@@ -277,3 +277,21 @@ def test_review_llm_rejection_is_a_failed_step(gateway, fake_upstream: FakeUpstr
     assert json.loads(r.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == 2
     replan = json.dumps(fake_upstream.requests[2].json)
     assert planner_sees in replan and CANARY not in replan
+
+
+def test_multistep_planning_keeps_variables_between_steps(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\ninbox = read_inbox()\n```"),
+        Reply.text("```python\ncomplete_turn(len(inbox))\n```"),
+    )
+    first = post(gateway, [{"role": "user", "content": "count"}], enable_multistep_planning=True)
+    call = tool_call_of(first)
+    done = post(gateway, [{"role": "user", "content": "count"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+                          {"role": "tool", "tool_call_id": call["id"], "content": f"abc {CANARY}"}],
+                session=first.headers["x-session-id"], enable_multistep_planning=True)
+    assert done.status_code == 200, done.text
+    content = json.loads(done.json()["choices"][0]["message"]["content"])
+    assert content["final_return_value"]["value"] == len(f"abc {CANARY}")
+    step_prompt = planner_requests(fake_upstream)[1]
+    assert "Variables now defined: inbox" in step_prompt and CANARY not in step_prompt

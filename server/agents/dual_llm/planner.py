@@ -39,6 +39,15 @@ Conventions:
 - Use the values the user gave you as literals.
 - Reply with exactly one ```python fenced code block and nothing else."""
 
+_NEXT_STEP = (
+    "That step ran. Variables now defined: {names}. Write the next step (it may use them), or call "
+    "complete_turn(value) or assign final_return_value when the request is done."
+)
+_MULTISTEP = (
+    "You may work in several steps: each program may use the variables of earlier steps of this "
+    "request. The request is done when a program calls complete_turn(value) or assigns "
+    "final_return_value."
+)
 _CLARIFY = (
     "If the request is ambiguous and you cannot write a correct program, reply instead with one line "
     f"starting with `{CLARIFY_PREFIX}` followed by your question for the user."
@@ -56,6 +65,7 @@ class PlannerView:
 
     turns: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     attempts: tuple[tuple[str, str], ...] = ()
+    steps: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _tools_section(tools: Sequence[ToolSpec], internal: Sequence[str]) -> str:
@@ -76,11 +86,14 @@ def planner_messages(
     clarify: bool,
     context_var_names: Sequence[str] = (),
     flavor: str = "universal",
+    multistep: bool = False,
 ) -> list[ChatTurn]:
     """The planner's conversation. `trusted` must already be filtered to trusted roles."""
     system = [_RULES]
     if flavor == "code":
         system.append("You are helping with a software engineering task; prefer small, exact steps.")
+    if multistep:
+        system.append(_MULTISTEP)
     if clarify:
         system.append(_CLARIFY)
     if context_var_names:
@@ -97,6 +110,9 @@ def planner_messages(
             turns[0] = ChatTurn("system", f"{turns[0].content}\n\n{message.text}")
         else:
             turns.append(ChatTurn(role, message.text))
+    for program, names in view.steps:
+        turns.append(ChatTurn("assistant", f"```python\n{program}\n```"))
+        turns.append(ChatTurn("user", _NEXT_STEP.format(names=", ".join(names) or "none")))
     for program, error in view.attempts:
         turns.append(ChatTurn("assistant", f"```python\n{program}\n```"))
         turns.append(ChatTurn("user", f"That program failed: {error}\nWrite a corrected program."))

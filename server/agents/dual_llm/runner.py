@@ -84,15 +84,17 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
     view = PlannerView(
         turns=tuple((t[0], t[1], tuple(t[2])) for t in state.turns),
         attempts=tuple((a[0], a[1]) for a in state.attempts),
+        steps=tuple((step[0], tuple(step[1])) for step in state.done_steps),
     )
     messages = planner_messages(
         trusted=ctx.trusted,
         tools=ctx.tools,
-        internal_tools=fsm.enabled_internal_tools or (),
+        internal_tools=sorted(_internal_tools(ctx)),
         view=view,
         clarify=ctx.config.prompt.pllm.clarify_ambiguous_queries,
         context_var_names=tuple(ctx.context_vars),
         flavor=ctx.config.prompt.pllm.flavor or ("code" if ctx.config.family == "code" else "universal"),
+        multistep=fsm.enable_multistep_planning,
     )
     if fsm.n_pllm_plans > 1:
         models = sorted(fsm.pllm_candidate_models) or [ctx.config.pllm_model]
@@ -177,6 +179,16 @@ def client_specs(tools: tuple[ToolSpec, ...]) -> dict[str, InterpreterTool]:
     return out
 
 
+def _step_left_turn_open(ctx: TurnContext, result: interpreter.RunResult) -> bool:
+    """Multi-step planning: a program that neither completed the turn nor set the answer."""
+    return (
+        ctx.config.fsm.enable_multistep_planning
+        and ctx.program_override is None
+        and not result.turn_completed
+        and "final_return_value" not in result.namespace.values
+    )
+
+
 async def _review(ctx: TurnContext, value: Labelled) -> str | None:
     """None when approved (or review is off); else the rejection as the planner may see it."""
     if ctx.config.fsm.disable_rllm or ctx.program_override is not None:
@@ -192,7 +204,8 @@ def _internal_tools(ctx: TurnContext) -> frozenset[str]:
     """The enabled internal tools; a lang-graph program may call any of them (spec dual-llm 4)."""
     if ctx.program_override is not None:
         return frozenset(INTERNAL_SPECS)
-    return frozenset(ctx.config.fsm.enabled_internal_tools or ())
+    enabled = frozenset(ctx.config.fsm.enabled_internal_tools or ())
+    return enabled | {"complete_turn"} if ctx.config.fsm.enable_multistep_planning else enabled
 
 
 def _tool_call(event: Event) -> ToolCall:
@@ -273,6 +286,16 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             state.history = list(gateway.history)
             state.namespace = result.namespace.to_json()
             state.names = sorted(result.snapshot())
+            if _step_left_turn_open(ctx, result):
+                state.done_steps.append([state.program, state.names])
+                state.new_attempt(ctx.session_meta.to_json())
+                planned = await _plan(ctx)
+                if isinstance(planned, FinalOutcome):
+                    return planned
+                state.program = planned
+                continue
+            if ctx.config.fsm.enable_multistep_planning and state.done_steps:
+                state.program = "\n\n".join([*(step[0] for step in state.done_steps), state.program])
             value = result.final_return_value or Labelled(None)
             rejection = await _review(ctx, value)
             if rejection is not None:

@@ -12,6 +12,7 @@
     namespace  variables kept from earlier turns, with their metadata (lossless interpreter form)
     names      the names of the variables the current turn's program left, once it succeeded
     cache      `force_to_cache` results: cache key -> the raw result value, for the whole session
+    done_steps multi-step planning: this turn's programs that ran to the end, with the names they left
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class DualState:
     namespace: dict[str, Any] | None = None
     names: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
+    done_steps: list[list[Any]] = field(default_factory=list)
 
     def new_attempt(self, snapshot: dict[str, Any]) -> None:
         self.program = None
@@ -52,6 +54,7 @@ class DualState:
         self.attempts = []
         self.history = []
         self.names = []
+        self.done_steps = []
         self.new_attempt(snapshot)
 
     def pending(self) -> dict[str, int]:
@@ -68,6 +71,7 @@ class DualState:
             "events": events_to_json(self.events), "snapshot": self.snapshot, "steps": self.steps,
             "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
             "namespace": self.namespace, "names": self.names, "cache": self.cache,
+            "done_steps": self.done_steps,
         }
 
     @staticmethod
@@ -87,4 +91,5 @@ class DualState:
             namespace=data.get("namespace"),
             names=list(data.get("names") or []),
             cache=dict(data.get("cache") or {}),
+            done_steps=list(data.get("done_steps") or []),
         )

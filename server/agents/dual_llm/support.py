@@ -15,8 +15,8 @@ from server.errors import BadRequest
 __all__ = ["reject_unsupported", "UNSUPPORTED"]
 
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
-    ("fsm.enable_multistep_planning", lambda c: c.fsm.enable_multistep_planning),
     ("fsm.detect_tool_errors", lambda c: c.fsm.detect_tool_errors == "llm"),
+    ("fsm.prune_failed_steps", lambda c: not c.fsm.prune_failed_steps),
     ("prompt.pllm.query_include_tool_results", lambda c: bool(c.prompt.pllm.query_include_tool_results)),
     ("prompt.pllm.query_include_tool_calls", lambda c: bool(c.prompt.pllm.query_include_tool_calls)),
     ("prompt.pllm.query_include_tool_args", lambda c: bool(c.prompt.pllm.query_include_tool_args)),

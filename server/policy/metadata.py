@@ -140,7 +140,7 @@ class MetaData:
     @staticmethod
     def from_json(data: Mapping[str, Any] | None, *, path: str = "meta") -> MetaData:
         """Parse the wire shape; missing fields take their defaults; unknown keys are errors."""
-        if data is None:
+        if data is None or data == _DEFAULT_JSON:  # the common case, without building sets
             return DEFAULT_META
         if not isinstance(data, Mapping):
             raise MetaDataError(f"{path}: must be an object with producers, consumers, tags")
@@ -163,6 +163,7 @@ class MetaData:
 
 
 DEFAULT_META = MetaData()
+_DEFAULT_JSON = {"producers": [], "consumers": ["*"], "tags": []}
 __all__.append("DEFAULT_META")
 
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from server.agents.dual_llm import interpreter
 from server.agents.dual_llm.content import Failure, failure_outcome, success_outcome
-from server.agents.dual_llm.gateway import INTERNAL_SPECS, NOT_ENOUGH_INFORMATION, HistoryMismatch, LedgerGateway
+from server.agents.dual_llm.gateway import (
+    INTERNAL_SPECS,
+    NOT_ENOUGH_INFORMATION,
+    QLLM_TOOLS,
+    HistoryMismatch,
+    LedgerGateway,
+)
 from server.agents.dual_llm.interpreter.gateway import ToolSpec as InterpreterTool
 from server.agents.dual_llm.interpreter.errors import (
     ControlFlowViolation,
@@ -251,7 +257,14 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             if event.kind == "client":
                 state.history = list(gateway.history)
                 return ToolCallsOutcome(calls=(_tool_call(event),), usage=_tokens(ctx.usage))
-            state.events[gateway.position - 1] = await _answer_quarantine(ctx, event)
+            if event.name in QLLM_TOOLS:
+                state.events[gateway.position - 1] = await _answer_quarantine(ctx, event)
+            else:  # set_policy (lang-graph programs may name it): refused, as a ToolError
+                state.events[gateway.position - 1] = event.settled(
+                    result=None,
+                    error=f"{event.name} is not available on this deployment",
+                    session_meta=MetaData.from_json(event.session_meta),
+                )
             continue
         except PolicyDenied as denied:
             ctx.session_meta = gateway.session_meta

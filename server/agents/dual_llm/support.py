@@ -29,6 +29,7 @@ UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
         lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),
     ),
     ("policy.auto_gen", lambda c: c.policy.auto_gen),
+    ("fsm.enabled_internal_tools: set_policy", lambda c: "set_policy" in (c.fsm.enabled_internal_tools or ())),
 )
 
 

@@ -1,14 +1,18 @@
 """Single-LLM passthrough: forward the caller's request upstream, relay the answer, keep the session.
 
 The caller's body goes upstream with every field intact (spec 13.11); only tool-call ids change
-(spec 13.5). The session keeps no history, only its turn count, the calls it is waiting for (with
-their upstream ids, which Responses continuations need) and session metadata (spec 6.5).
+(spec 13.5), `is_sequrity_var` wrappers are unwrapped, and an answer proposing a denied tool call
+is replaced by the denial (spec 13.4; see `single_llm_policy`). The session keeps no history, only
+its turn count, the calls it is waiting for (with their upstream ids, which Responses
+continuations need), session metadata (spec 6.5) and the enforcement state.
 
 Decisions:
 - A brand-new session that ends its last turn in this very request is never written to the store:
   nobody could continue it, so writing and deleting it would only cost time.
 - A request that fails (upstream error, client gone mid-stream) releases its lease and leaves the
   stored session exactly as it was.
+- The policy is loaded before the session is leased or anything goes upstream: an invalid policy
+  is a 400 that costs nothing else.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from server.agents.single_llm_policy import STATE_KEY, Enforcer, load_request_policy
+from server.config.session import PolicyConfig
 from server.errors import BadRequest, Conflict
 from server.formats import CODECS, Relayed
-from server.formats.base import SessionHints
+from server.formats.base import SessionHints, ToolCallView
 from server.formats.ids import IdMapper
 from server.names import Provider, WireFormat
 from server.providers.base import UpstreamCall
@@ -45,6 +51,8 @@ class PassthroughRequest:
     max_n_turns: int | None
     provider_headers: Mapping[str, str]
     query: Mapping[str, str]
+    policy: PolicyConfig = PolicyConfig()
+    clear_session_meta: str = "never"  # fsm.clear_session_meta: never | every_turn | every_attempt
 
 
 @dataclass(frozen=True)
@@ -68,9 +76,17 @@ class _Turn:
         self.stored = stored
         self.settled = False
 
-    async def finish(self, relayed: Relayed, ids: IdMapper, *, max_n_turns: int | None) -> None:
+    async def finish(
+        self, relayed: Relayed, ids: IdMapper, *, max_n_turns: int | None, enforcer: Enforcer
+    ) -> None:
         """Record the answer: pending calls, or a finished turn (deleting the last one)."""
-        s = self.session
+        if not relayed.tool_calls:
+            enforcer.state.calls = {}
+        s = replace(
+            self.session,
+            session_meta=enforcer.session_meta.to_json(),
+            state={**self.session.state, STATE_KEY: enforcer.state.to_json()},
+        )
         if relayed.tool_calls:
             s = replace(s, pending_calls=tuple(ids.issued), state={**s.state, _PENDING: ids.issued})
         else:
@@ -136,22 +152,51 @@ async def run_passthrough(
     req: PassthroughRequest, *, store: SessionStore, providers: ProviderRegistry, stream: bool
 ) -> JsonOutcome | StreamOutcome:
     codec = CODECS[req.format]
+    policy = load_request_policy(req.policy)
     api_key = providers.api_key(provider=req.provider, byok=req.byok, models=(req.model,))
-    turn = await _find_session(store, req, codec.hints(req.body))
+    hints = codec.hints(req.body)
+    turn = await _find_session(store, req, hints)
+    try:
+        enforcer = Enforcer.start(
+            policy=policy,
+            config=req.policy,
+            stored_state=turn.session.state.get(STATE_KEY),
+            stored_meta=turn.session.session_meta,
+            clear=req.clear_session_meta,
+            opens_turn=hints.opens_turn,
+            session_id=turn.session.id,
+        )
+        history, results = codec.exchange(req.body)
+        unwrapped = enforcer.settle(history, results, pending=set(turn.session.pending_calls))
+    except BaseException:
+        await turn.close()
+        raise
+    body = codec.replace_results(req.body, unwrapped) if unwrapped else req.body
     ids = IdMapper(turn.session.id, turn.session.state.get(_PENDING, {}))
     call = UpstreamCall(
         format=req.format,
-        body=codec.to_upstream(req.body, ids),
+        body=codec.to_upstream(body, ids),
         api_key=api_key,
         headers=req.provider_headers,
         query=req.query,
     )
     client = providers.client(req.provider)
     relayed = Relayed()
+
+    def gate(calls: list[ToolCallView]) -> str | None:
+        denial = enforcer.gate(calls)
+        if denial is not None:
+            ids.issued.clear()  # no call of a denied answer reaches the client
+        return denial
+
     if not stream:
         try:
             answer = codec.from_upstream(await client.send(call), ids, relayed)
-            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns)
+            proposed = codec.proposed_calls(answer) if relayed.tool_calls else []
+            denial = gate(proposed) if proposed else None
+            if denial is not None:
+                answer, relayed.tool_calls = codec.deny(answer, denial), False
+            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer)
         finally:
             await turn.close()
         return JsonOutcome(turn.session.id, answer)
@@ -163,9 +208,9 @@ async def run_passthrough(
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
-            async for chunk in codec.stream_from_upstream(events, ids, relayed):
+            async for chunk in codec.stream_from_upstream(events, ids, relayed, gate):
                 yield chunk
-            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns)
+            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer)
         finally:
             await turn.close()
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from server.formats.ids import IdMapper
 from server.names import WireFormat
 
-__all__ = ["SessionHints", "Relayed", "PassthroughCodec", "check_required"]
+__all__ = [
+    "SessionHints",
+    "Relayed",
+    "ToolCallView",
+    "ToolResultView",
+    "Gate",
+    "PassthroughCodec",
+    "check_required",
+    "RequiredFields",
+    "result_text",
+    "with_result_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +44,70 @@ class Relayed:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCallView:
+    """A tool call as the client sees it: its (client) id, tool name and arguments.
+
+    `arguments` is what the format carries: a dict (Messages `input`) or JSON text (Chat,
+    Responses); the policy layer decodes it.
+    """
+
+    call_id: str
+    name: str
+    arguments: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultView:
+    """A tool result in a request: the call it answers, its content as sent, and the error flag."""
+
+    call_id: str
+    content: Any
+    is_error: bool = False
+
+
+# Top-level fields a body must have: (name, JSON type(s), description for errors).
+RequiredFields = tuple[tuple[str, type | tuple[type, ...], str], ...]
+
+# Given every tool call of one assistant answer, the denial text replacing it, or None to relay it.
+Gate = Callable[[list[ToolCallView]], "str | None"]
+
+
+def result_text(content: Any) -> str | None:
+    """The text of a tool result: a string, or the text parts of a content list joined.
+
+    >>> result_text([{"type": "text", "text": "a"}, {"type": "image"}, {"type": "text", "text": "b"}])
+    'ab'
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "".join(texts) if texts else None
+    return None
+
+
+def with_result_text(content: Any, text: str) -> Any:
+    """`content` with its text replaced: a string, or a list holding exactly one text part.
+
+    Any other shape is returned unchanged (there is no single text to replace).
+    """
+    if isinstance(content, str):
+        return text
+    if isinstance(content, list):
+        texts = [i for i, p in enumerate(content) if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        if len(texts) == 1:
+            out = list(content)
+            out[texts[0]] = {**content[texts[0]], "text": text}
+            return out
+    return content
+
+
 class PassthroughCodec(Protocol):
     format: WireFormat
     messages_error_shape: bool
     # Top-level fields the body must have, with their JSON types and a description for errors.
-    required: tuple[tuple[str, type | tuple[type, ...], str], ...]
+    required: RequiredFields
 
     def hints(self, body: dict[str, Any]) -> SessionHints: ...
 
@@ -50,13 +120,39 @@ class PassthroughCodec(Protocol):
         ...
 
     def stream_from_upstream(
-        self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
+        self,
+        events: AsyncIterator[dict[str, Any]],
+        ids: IdMapper,
+        out: Relayed,
+        gate: Gate | None = None,
     ) -> AsyncIterator[bytes]:
         """SSE bytes for the client; events the client cannot parse are dropped.
 
         When the upstream fails after the first byte, the stream ends normally with the failure
         as ordinary content (spec 5.1): the HTTP status is already sent.
+
+        With a `gate`, text flows at once but tool-call events are held back until the answer's
+        calls are complete; the gate then sees them all and either they are relayed as they were
+        or the held events are replaced by its denial text and a normal (non-tool) finish.
         """
+        ...
+
+    # -- policy enforcement (single-LLM) ------------------------------------------------------
+
+    def exchange(self, body: dict[str, Any]) -> tuple[list[ToolCallView], list[ToolResultView]]:
+        """Every tool call of earlier assistant turns and every tool result in the body, in order."""
+        ...
+
+    def replace_results(self, body: dict[str, Any], texts: Mapping[str, str]) -> dict[str, Any]:
+        """The body with the content of the results answering the calls in `texts` replaced."""
+        ...
+
+    def proposed_calls(self, answer: dict[str, Any]) -> list[ToolCallView]:
+        """The tool calls of a non-streamed answer (ids already rewritten for the client)."""
+        ...
+
+    def deny(self, answer: dict[str, Any], text: str) -> dict[str, Any]:
+        """The answer with its whole assistant message replaced by `text` and a normal finish."""
         ...
 
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from server.formats.base import Relayed, SessionHints
+from server.formats.base import (
+    Gate,
+    Relayed,
+    RequiredFields,
+    SessionHints,
+    ToolCallView,
+    ToolResultView,
+    with_result_text,
+)
 from server.formats.ids import IdMapper
 from server.errors import ControlError
 from server.formats.sse import sse_event
@@ -34,7 +42,7 @@ def _blocks(message: Any) -> list[Any]:
 class MessagesCodec:
     format = WireFormat.MESSAGES
     messages_error_shape = True
-    required = (
+    required: RequiredFields = (
         ("model", str, "a model name string"),
         ("messages", list, "a list of messages"),
         ("max_tokens", int, "an integer"),
@@ -97,9 +105,14 @@ class MessagesCodec:
         return answer
 
     async def stream_from_upstream(
-        self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
+        self,
+        events: AsyncIterator[dict[str, Any]],
+        ids: IdMapper,
+        out: Relayed,
+        gate: Gate | None = None,
     ) -> AsyncIterator[bytes]:
         started, next_index = False, 0
+        hold = _Hold()
         try:
             async for event in events:
                 kind = event.get("type")
@@ -115,22 +128,121 @@ class MessagesCodec:
                         block["id"] = ids.to_client(block.get("id"))
                 elif kind == "message_stop":
                     started = False
+                if gate is not None and hold.takes(event):
+                    if kind == "message_delta":
+                        for held in hold.settle(gate, out):
+                            yield sse_event(held, event=held["type"])
+                    continue
                 yield sse_event(event, event=str(kind))
+            for held in hold.settle(gate, out) if gate is not None else ():
+                yield sse_event(held, event=held["type"])
         except ControlError as err:
             if started:  # close the message the client has begun to read, with the failure as text
-                for event in _failure_events(next_index, err.message):
+                index = hold.first_index if hold.events else next_index  # held tool calls dropped
+                for event in _failure_events(index, err.message):
                     yield sse_event(event, event=event["type"])
+
+    # -- policy enforcement -------------------------------------------------------------------
+
+    def exchange(self, body: dict[str, Any]) -> tuple[list[ToolCallView], list[ToolResultView]]:
+        calls: list[ToolCallView] = []
+        results: list[ToolResultView] = []
+        for message in body.get("messages") or []:
+            for b in _blocks(message):
+                if not isinstance(b, dict):
+                    continue
+                if b.get("type") == "tool_use":
+                    calls.append(ToolCallView(str(b.get("id", "")), str(b.get("name", "")), b.get("input")))
+                elif b.get("type") == "tool_result":
+                    results.append(
+                        ToolResultView(str(b.get("tool_use_id", "")), b.get("content"), b.get("is_error") is True)
+                    )
+        return calls, results
+
+    def replace_results(self, body: dict[str, Any], texts: Mapping[str, str]) -> dict[str, Any]:
+        def block(b: Any) -> Any:
+            if isinstance(b, dict) and b.get("type") == "tool_result" and str(b.get("tool_use_id")) in texts:
+                return {**b, "content": with_result_text(b.get("content"), texts[str(b.get("tool_use_id"))])}
+            return b
+
+        messages = [
+            {**m, "content": [block(b) for b in _blocks(m)]} if _blocks(m) else m
+            for m in body.get("messages") or []
+        ]
+        return {**body, "messages": messages}
+
+    def proposed_calls(self, answer: dict[str, Any]) -> list[ToolCallView]:
+        return [
+            ToolCallView(str(b.get("id", "")), str(b.get("name", "")), b.get("input"))
+            for b in _blocks(answer)
+            if isinstance(b, dict) and b.get("type") == "tool_use"
+        ]
+
+    def deny(self, answer: dict[str, Any], text: str) -> dict[str, Any]:
+        answer["content"] = [{"type": "text", "text": text}]
+        answer["stop_reason"] = "end_turn"
+        answer["stop_sequence"] = None
+        return answer
+
+
+class _Hold:
+    """Events held back from the first `tool_use` block until `message_delta`, and their calls."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.first_index = 0
+        self.calls: dict[int, dict[str, Any]] = {}
+
+    def takes(self, event: dict[str, Any]) -> bool:
+        kind = event.get("type")
+        block = event.get("content_block") if kind == "content_block_start" else None
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            index = int(event.get("index", 0))
+            if not self.events:
+                self.first_index = index
+            self.calls[index] = {"id": str(block.get("id", "")), "name": str(block.get("name", "")),
+                                 "input": block.get("input"), "json": ""}
+        elif not self.events:
+            return False
+        elif kind == "content_block_delta":
+            delta = event.get("delta")
+            slot = self.calls.get(int(event.get("index", -1)))
+            if slot is not None and isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+                slot["json"] += str(delta.get("partial_json") or "")
+        self.events.append(event)
+        return True
+
+    def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
+        """The events to send now: the held ones, or a denial text block and an `end_turn`."""
+        if not self.events:
+            return []
+        held, self.events = self.events, []
+        views = [ToolCallView(c["id"], c["name"], c["json"] or c["input"]) for c in self.calls.values()]
+        self.calls = {}
+        denial = gate(views)
+        if denial is None:
+            return held
+        out.tool_calls = False
+        replaced = _text_block(self.first_index, denial)
+        closing = next((e for e in held if e.get("type") == "message_delta"), None)
+        usage = closing.get("usage") if closing and isinstance(closing.get("usage"), dict) else {"output_tokens": 0}
+        replaced.append(
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": usage}
+        )
+        return replaced
+
+
+def _text_block(index: int, text: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}},
+        {"type": "content_block_stop", "index": index},
+    ]
 
 
 def _failure_events(index: int, message: str) -> list[dict[str, Any]]:
     return [
-        {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
-        {
-            "type": "content_block_delta",
-            "index": index,
-            "delta": {"type": "text_delta", "text": f"[upstream error: {message}]"},
-        },
-        {"type": "content_block_stop", "index": index},
+        *_text_block(index, f"[upstream error: {message}]"),
         {
             "type": "message_delta",
             "delta": {"stop_reason": "end_turn", "stop_sequence": None},

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from server.formats.base import Relayed, SessionHints
+from server.formats.base import (
+    Gate,
+    Relayed,
+    RequiredFields,
+    SessionHints,
+    ToolCallView,
+    ToolResultView,
+    with_result_text,
+)
 from server.formats.ids import IdMapper
 from server.errors import ControlError
 from server.formats.sse import sse_event
@@ -14,6 +23,9 @@ from server.names import WireFormat
 __all__ = ["ResponsesCodec"]
 
 _CALL_ITEMS = frozenset({"function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output"})
+_CALLS = ("function_call", "custom_tool_call")
+_OUTPUTS = ("function_call_output", "custom_tool_call_output")
+_FINAL = ("response.completed", "response.incomplete", "response.failed")
 _EMPTY_USAGE = {
     "input_tokens": 0,
     "input_tokens_details": {"cached_tokens": 0},
@@ -31,7 +43,7 @@ def _items(body: dict[str, Any]) -> list[Any]:
 class ResponsesCodec:
     format = WireFormat.RESPONSES
     messages_error_shape = False
-    required = (("model", str, "a model name string"),)
+    required: RequiredFields = (("model", str, "a model name string"),)
 
     def hints(self, body: dict[str, Any]) -> SessionHints:
         items = _items(body)
@@ -99,9 +111,15 @@ class ResponsesCodec:
         return answer
 
     async def stream_from_upstream(
-        self, events: AsyncIterator[dict[str, Any]], ids: IdMapper, out: Relayed
+        self,
+        events: AsyncIterator[dict[str, Any]],
+        ids: IdMapper,
+        out: Relayed,
+        gate: Gate | None = None,
     ) -> AsyncIterator[bytes]:
+        # Our own sequence numbers: held or replaced events would otherwise leave gaps (spec 5.4).
         sequence, response = 0, {}
+        hold = _Hold()
         try:
             async for event in events:
                 if isinstance(event.get("response"), dict):
@@ -109,9 +127,14 @@ class ResponsesCodec:
                     self._response_down(response, ids, out)
                 if "item" in event:
                     self._item_down(event["item"], ids, out)
-                sequence = int(event.get("sequence_number", sequence)) + 1
-                kind = event.get("type")
-                yield sse_event(event, event=kind if isinstance(kind, str) else None)
+                outgoing = [event]
+                if gate is not None and hold.takes(event):
+                    outgoing = hold.settle(gate, out) if event.get("type") in _FINAL else []
+                for item in outgoing:
+                    item["sequence_number"] = sequence
+                    sequence += 1
+                    kind = item.get("type")
+                    yield sse_event(item, event=kind if isinstance(kind, str) else None)
         except ControlError as err:
             failed = {
                 "id": "resp_upstream_error",
@@ -128,3 +151,100 @@ class ResponsesCodec:
             }
             event = {"type": "response.failed", "sequence_number": sequence, "response": failed}
             yield sse_event(event, event="response.failed")
+
+    # -- policy enforcement -------------------------------------------------------------------
+
+    def exchange(self, body: dict[str, Any]) -> tuple[list[ToolCallView], list[ToolResultView]]:
+        calls: list[ToolCallView] = []
+        results: list[ToolResultView] = []
+        for item in _items(body):
+            if isinstance(item, dict) and item.get("type") in _CALLS:
+                calls.append(_view(item))
+            elif isinstance(item, dict) and item.get("type") in _OUTPUTS:
+                results.append(ToolResultView(str(item.get("call_id", "")), item.get("output")))
+        return calls, results
+
+    def replace_results(self, body: dict[str, Any], texts: Mapping[str, str]) -> dict[str, Any]:
+        items = [
+            {**i, "output": with_result_text(i.get("output"), texts[str(i.get("call_id"))])}
+            if isinstance(i, dict) and i.get("type") in _OUTPUTS and str(i.get("call_id")) in texts
+            else i
+            for i in _items(body)
+        ]
+        return {**body, "input": items} if _items(body) else body
+
+    def proposed_calls(self, answer: dict[str, Any]) -> list[ToolCallView]:
+        return [_view(i) for i in answer.get("output") or [] if isinstance(i, dict) and i.get("type") in _CALLS]
+
+    def deny(self, answer: dict[str, Any], text: str) -> dict[str, Any]:
+        answer["output"] = [denial_item(text)]
+        answer["status"] = "completed"
+        if "output_text" in answer:
+            answer["output_text"] = text
+        return answer
+
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+def _view(item: dict[str, Any]) -> ToolCallView:
+    """Function calls carry JSON `arguments`; custom tool calls one free-text `input` (checked as `input`)."""
+    arguments = item.get("arguments") if item.get("type") == "function_call" else {"input": item.get("input")}
+    return ToolCallView(str(item.get("call_id", "")), str(item.get("name", "")), arguments)
+
+
+def denial_item(text: str) -> dict[str, Any]:
+    """A completed assistant message item holding `text`."""
+    return {
+        "type": "message",
+        "id": f"msg_{uuid.uuid4().hex}",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+class _Hold:
+    """Events held back from the first tool-call item until the final `response.*` event."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.first_index = 0
+
+    def takes(self, event: dict[str, Any]) -> bool:
+        item = event.get("item")
+        if not self.events:
+            if event.get("type") != "response.output_item.added" or not isinstance(item, dict):
+                return False
+            if item.get("type") not in _CALLS:
+                return False
+            self.first_index = int(event.get("output_index", 0))
+        self.events.append(event)
+        return True
+
+    def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
+        """At the final event: the held events, or the denial message and a completed response."""
+        held, self.events = self.events, []
+        final = held[-1]
+        response = _object(final.get("response"))
+        views = [_view(i) for i in response.get("output") or [] if isinstance(i, dict) and i.get("type") in _CALLS]
+        denial = gate(views) if views else None
+        if denial is None:
+            return held
+        out.tool_calls = False
+        index, item = self.first_index, denial_item(text=denial)
+        part = {"type": "output_text", "text": "", "annotations": []}
+        where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+        kept = list((response.get("output") or [])[:index])
+        done = {**response, "output": [*kept, item]}  # the final event keeps its kind and status
+        return [
+            {"type": "response.output_item.added", "output_index": index,
+             "item": {**item, "status": "in_progress", "content": []}},
+            {"type": "response.content_part.added", **where, "part": part},
+            {"type": "response.output_text.delta", **where, "delta": denial},
+            {"type": "response.output_text.done", **where, "text": denial},
+            {"type": "response.content_part.done", **where, "part": {**part, "text": denial}},
+            {"type": "response.output_item.done", "output_index": index, "item": item},
+            {"type": final.get("type"), "response": done},
+        ]

@@ -23,6 +23,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/policy_eval.py
+	$(BIN)/python bench/guards.py
+	$(BIN)/python bench/interpreter.py
+	$(BIN)/python bench/resume.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -29,6 +29,7 @@ from server.agents.dual_llm.ledger import Event, cache_key_of, digest_of
 from server.policy.engine import CheckRecord, PolicySet, Verdict
 from server.policy.history import history_entry
 from server.policy.metadata import Labelled, MetaData
+from server.policy.results import NON_EXECUTABLE_TAG
 
 __all__ = ["LedgerGateway", "HistoryMismatch", "QLLM_TOOLS", "NOT_ENOUGH_INFORMATION"]
 
@@ -107,7 +108,10 @@ class LedgerGateway:
             raise PolicyDenied(_recorded_denial(event))
         self.session_meta = MetaData.from_json(event.session_meta_after or event.session_meta)
         if event.status == "failed":
-            meta = MetaData.join_all(a.meta for a in event.labelled_args().values())
+            # Error text comes from the tool (or the QLLM): untrusted, like a result would be, so
+            # a program that catches it and reuses str(e) still carries that provenance.
+            joined = MetaData.join_all(a.meta for a in event.labelled_args().values())
+            meta = MetaData(joined.producers, joined.consumers, joined.tags | {NON_EXECUTABLE_TAG})
             if event.error == NOT_ENOUGH_INFORMATION:
                 raise NotEnoughInformationError("the text does not contain the requested information", meta=meta)
             raise ToolError(event.error or "the tool failed", meta=meta)

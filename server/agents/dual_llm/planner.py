@@ -28,8 +28,8 @@ Rules of the language (a restricted Python):
   comprehensions, list/dict/set/tuple literals, calls of the tools below and of the builtins
   len str int float bool list dict set tuple range enumerate zip sorted reversed min max sum abs round
   any all isinstance print repr, and imports of json, re, math, datetime and string only.
-- Not allowed: while (use `for _ in range(n)`), def, lambda, class, with, global, async, yield,
-  match, and any name or attribute starting with an underscore.
+- Not allowed: while (use `for i in range(n)`), def, lambda, class, with, global, async, yield,
+  match, and any name or attribute starting with an underscore (so no `_` loop variables).
 - There is no clock and no randomness: call a tool when you need the time.
 
 Conventions:

@@ -1,0 +1,1 @@
+"""The dual-LLM (CaMeL) engine: planner, metadata-tracking interpreter, quarantined LLM."""

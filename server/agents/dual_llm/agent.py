@@ -30,6 +30,9 @@ from server.names import Provider
 from server.policy import load_policy
 from server.policy.errors import PolicyLoadError
 from server.policy.metadata import Labelled, MetaData, MetaDataError
+from server.policygen.auto import auto_policy_for, default_cache
+from server.policygen.auto_cache import TwoLevelCache
+from server.providers.completion import Usage
 from server.providers.registry import ProviderRegistry
 from server.sessions.ids import client_tool_call_id, new_session_id, session_of_tool_call_id
 from server.sessions.record import Session
@@ -122,14 +125,22 @@ def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *
 
 
 async def run_dual(
-    req: DualRequest, *, store: SessionStore, providers: ProviderRegistry
+    req: DualRequest, *, store: SessionStore, providers: ProviderRegistry, generated: TwoLevelCache | None = None
 ) -> tuple[str, Outcome]:
+    """`generated`: where `policy.auto_gen` policies are cached (server.policygen.auto)."""
     config = req.config
     reject_unsupported(config)
     policy = _policy(config)
     session, stored = await _find_session(store, req)
     try:
-        outcome, session = await _step(req, session, policy, providers)
+        usage = Usage()
+        if config.policy.auto_gen:  # issue 7 item 3: the request's policy plus generated deny rules
+            tools = req.conversation.tools or _stored_tools(session)
+            policy, usage = await auto_policy_for(
+                config, tools, owner=req.owner, provider=req.provider, byok=req.byok,
+                providers=providers, cache=generated or default_cache(),
+            )
+        outcome, session = await _step(req, session, policy, providers, usage)
         session = await _persist(store, session, stored=stored, outcome=outcome, max_n_turns=config.fsm.max_n_turns)
         return session.id, outcome
     finally:
@@ -137,7 +148,13 @@ async def run_dual(
             await store.release(session.id, lease=session.lease)
 
 
-async def _step(req: DualRequest, session: Session, policy: Any, providers: ProviderRegistry) -> tuple[Outcome, Session]:
+def _stored_tools(session: Session) -> tuple[ToolSpec, ...]:
+    return tuple(ToolSpec(**t) for t in DualState.from_json(session.state.get(_STATE)).tools)
+
+
+async def _step(
+    req: DualRequest, session: Session, policy: Any, providers: ProviderRegistry, usage: Usage = Usage()
+) -> tuple[Outcome, Session]:
     config, conv = req.config, req.conversation
     state = DualState.from_json(session.state.get(_STATE))
     session_meta = MetaData.from_json(session.session_meta)
@@ -173,6 +190,7 @@ async def _step(req: DualRequest, session: Session, policy: Any, providers: Prov
         session_meta=session_meta,
         program_override=conv.user_provided_program,
         context_vars=_context_vars(conv.context_vars),
+        usage=usage,
     )
     outcome = await run_turn(ctx)
     if not isinstance(outcome, ToolCallsOutcome):

@@ -28,7 +28,7 @@ UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
         "prompt.pllm.context_var_visibility",
         lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),
     ),
-    ("policy.auto_gen", lambda c: c.policy.auto_gen),
+    ("policy.auto_gen with codes.language cedar", lambda c: c.policy.auto_gen and c.policy.language == "cedar"),
     ("fsm.enabled_internal_tools: set_policy", lambda c: "set_policy" in (c.fsm.enabled_internal_tools or ())),
 )
 

@@ -10,9 +10,9 @@ from pydantic import SecretStr
 from server.config.allowlist import require_allowed
 from server.errors import BadRequest
 from server.names import Provider
-from server.providers.anthropic_client import AnthropicClient
+from server.providers.anthropic_client import anthropic_forwarder
 from server.providers.base import LlmClient
-from server.providers.openai_compat import OpenAICompatibleClient
+from server.providers.openai_compat import openai_compatible
 from server.settings import Settings
 
 __all__ = ["ProviderRegistry", "build_registry"]
@@ -62,16 +62,16 @@ def build_registry(settings: Settings) -> ProviderRegistry:
     )
     azure_base = settings.azure_openai_endpoint.rstrip("/") + "/openai/v1"
     clients: dict[Provider, LlmClient] = {
-        Provider.OPENAI: OpenAICompatibleClient(
+        Provider.OPENAI: openai_compatible(
             provider=Provider.OPENAI, base_url=settings.openai_base_url, **common
         ),
-        Provider.OPENROUTER: OpenAICompatibleClient(
+        Provider.OPENROUTER: openai_compatible(
             provider=Provider.OPENROUTER, base_url=settings.openrouter_base_url, **common
         ),
-        Provider.SEQURITY_AZURE: OpenAICompatibleClient(
-            provider=Provider.SEQURITY_AZURE, base_url=azure_base, auth_header="api-key", **common
+        Provider.SEQURITY_AZURE: openai_compatible(
+            provider=Provider.SEQURITY_AZURE, base_url=azure_base, azure=True, **common
         ),
-        Provider.ANTHROPIC: AnthropicClient(base_url=settings.anthropic_base_url, **common),
+        Provider.ANTHROPIC: anthropic_forwarder(base_url=settings.anthropic_base_url, **common),
     }
     return ProviderRegistry(
         clients=clients,

@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/guards.py
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/resume.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -8,13 +8,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from server.api import model_routes, utility_routes
+from server.api import audit_routes, model_routes, utility_routes
 from server.api.auth import Authenticator
 from server.api.error_handlers import install_error_handlers
 from server.api.services import Services
+from server.audit import AuditLog
+from server.errors import StoreUnavailable
+from server.guards import ScoreCache
 from server.keys import KeyStore
+from server.observability.instrument import MeteredSessionStore, metered_registry
+from server.observability.metrics import mark_worker_exit, metrics
+from server.observability.middleware import ObservabilityMiddleware, metrics_endpoint
+from server.observability.tracing import setup_tracing
 from server.providers.registry import build_registry
 from server.sessions.factory import open_session_store
+from server.sessions.store import SessionStore
 from server.settings import Settings
 
 __all__ = ["create_app"]
@@ -29,6 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     'Sequrity Control'
     """
     settings = settings or Settings()
+    meters = metrics()  # -- observability (issue 8): one metrics set per process
+    tracing = setup_tracing(settings.otel_exporter_otlp_endpoint)
+    tracer = tracing.tracer if tracing is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,20 +48,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if seeds:
             keys.seed(seeds)
         sessions = open_session_store(settings)
-        providers = build_registry(settings)
+        await _check_store(sessions)
+        # -- audit and observability (issue 8) --
+        audit = AuditLog(
+            keys.engine, include_values=settings.audit_values, on_drop=meters.audit_dropped.inc
+        )
+        await audit.start()
+        app.state.audit = audit
+        providers = metered_registry(build_registry(settings), meters, tracer)
+        # -- end --
         app.state.services = Services(
             settings=settings,
             keys=keys,
             authenticate=Authenticator(keys),
-            sessions=sessions,
+            sessions=MeteredSessionStore(sessions, meters),
             providers=providers,
+            scores=ScoreCache(),  # issue 5: one tag-LLM score cache per process
         )
         try:
             yield
         finally:
+            await audit.aclose()
             await providers.aclose()
             await sessions.aclose()
             keys.close()
+            if tracing is not None:
+                tracing.shutdown()
+            mark_worker_exit()
 
     app = FastAPI(
         title="Sequrity Control",
@@ -60,6 +84,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware, metrics=meters, tracer=tracer)  # issue 8
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"])  # issue 8
     app.include_router(utility_routes.router)
+    app.include_router(audit_routes.router)  # issue 8; before the POST catch-all of model routes
     app.include_router(model_routes.router)
     return app
+
+
+async def _check_store(sessions: SessionStore) -> None:
+    """Refuse to start on a session store that does not answer (Redis down at start)."""
+    try:
+        await sessions.ping()
+    except StoreUnavailable as err:
+        log.error("cannot start: %s; check SEQURITY_CONTROL_SESSION_STORE", err.message)
+        await sessions.aclose()
+        raise

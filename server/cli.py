@@ -19,6 +19,7 @@ __all__ = ["main"]
 
 # Large X-Policy headers must fit (spec 2.1): h11's limit on an incomplete request head.
 MAX_HEADER_BYTES = 4 * 1024 * 1024
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -29,7 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
     from server.observability.workers import multiprocess_metrics_dir, session_store_problem
 
     settings = Settings()
-    problem = session_store_problem(settings)  # issue 8: Redis down at start -> refuse, clearly
+    # issue 8: Redis down at start, or a memory store for several workers -> refuse, clearly
+    problem = session_store_problem(settings, workers=args.workers)
     if problem is not None:
         print(f"sequrity-control: cannot start: {problem}", file=sys.stderr)
         return 2
@@ -54,6 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             log_config=log_config(level=args.log_level, fmt=settings.log_format),
             access_log=False,  # the observability middleware logs one line per request
+            # A worker importing the provider SDKs on a busy machine takes more than uvicorn's
+            # default 5 s to answer its first health check; it was killed and restarted in a loop.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +54,15 @@ class Settings(BaseSettings):
     # Sessions.
     session_ttl_seconds: int = Field(default=3600, ge=1)
     session_lease_seconds: float = Field(default=120.0, gt=0)
+    # Prefix of every Redis key, so several deployments can share one Redis.
+    redis_prefix: str = "sqc:"
+
+    # Observability (issue 8). Audit records hold argument values only when this is true.
+    audit_values: bool = False
+    # Log lines: "json" (one object per line, with the request id) or "text".
+    log_format: Literal["json", "text"] = "json"
+    # OpenTelemetry traces go to this OTLP/HTTP endpoint when set (needs the `otel` extra).
+    otel_exporter_otlp_endpoint: str = Field(default="", alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     # Printing a freshly made bootstrap key on an empty database (`make serve`).
     bootstrap_key: bool = False

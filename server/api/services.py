@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.api.auth import Authenticator
+from server.guards import ScoreCache
 from server.keys import KeyStore
 from server.providers.registry import ProviderRegistry
 from server.sessions.store import SessionStore
@@ -20,3 +21,4 @@ class Services:
     authenticate: Authenticator
     sessions: SessionStore
     providers: ProviderRegistry
+    scores: ScoreCache = field(default_factory=ScoreCache)  # the guards' tag-LLM score cache (issue 5)

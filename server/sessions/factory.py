@@ -20,7 +20,7 @@ _ALLOWED = "'memory', 'sqlite', 'sqlite:///<path>', or empty (the SQLite databas
 
 
 def open_session_store(settings: Settings) -> SessionStore:
-    """The configured store: memory, SQLite (default: the key database's file), later Redis.
+    """The configured store: memory, SQLite (default: the key database's file) or Redis.
 
     >>> open_session_store(Settings(session_store="memory"))
     MemorySessionStore(sessions=0)
@@ -47,7 +47,7 @@ def session_store_target(settings: Settings) -> tuple[str, str]:
     raise ValueError(
         f"SEQURITY_CONTROL_SESSION_STORE={_redacted(value)!r} is not a session store;"
         f" use {_ALLOWED},"
-        " or redis://host:port/db once the Redis store lands"
+        " or redis://[:password@]host:port/db"
     )
 
 
@@ -84,10 +84,15 @@ def _open_sqlite(target: str, settings: Settings) -> SessionStore:
     )
 
 
-def _open_redis(target: str, _settings: Settings) -> SessionStore:
-    raise NotImplementedError(
-        f"SEQURITY_CONTROL_SESSION_STORE={_redacted(target)!r}: the Redis session store is not"
-        f" available yet (a later issue adds it); use {_ALLOWED}"
+def _open_redis(target: str, settings: Settings) -> SessionStore:
+    """A Redis store; it connects lazily, so callers `await store.ping()` to check it at start."""
+    from server.sessions.redis import RedisSessionStore  # the redis package loads only when used
+
+    return RedisSessionStore.from_url(
+        target,
+        prefix=settings.redis_prefix,
+        ttl_seconds=settings.session_ttl_seconds,
+        lease_seconds=settings.session_lease_seconds,
     )
 
 

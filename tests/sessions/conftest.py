@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from server.sessions import MemorySessionStore, SqliteSessionStore
+from server.sessions.redis import RedisSessionStore
 from server.sessions.store import SessionStore
+from tests.sessions.redis_support import delete_prefix, redis_url_or_skip_reason, unique_prefix
 
 TTL = 100.0
 LEASE = 10.0
@@ -34,10 +36,20 @@ def _sqlite(tmp: Path, clock: FakeClock) -> SessionStore:
     return SqliteSessionStore(path, ttl_seconds=TTL, lease_seconds=LEASE, clock=clock)
 
 
+def _redis(_tmp: Path, clock: FakeClock) -> SessionStore:
+    url, reason = redis_url_or_skip_reason()
+    if url is None:
+        pytest.skip(reason)
+    return RedisSessionStore.from_url(
+        url, prefix=unique_prefix("conf"), ttl_seconds=TTL, lease_seconds=LEASE, clock=clock
+    )
+
+
 # Every implementation; a new backend adds one line here and passes the same suite.
 STORES: dict[str, Callable[[Path, FakeClock], SessionStore]] = {
     "memory": _memory,
     "sqlite": _sqlite,
+    "redis": _redis,
 }
 
 
@@ -63,3 +75,7 @@ async def store(
     opened = STORES[request.param](tmp_path, clock)
     yield opened
     await opened.aclose()
+    if isinstance(opened, RedisSessionStore):  # leave nothing behind in the shared Redis
+        url, _ = redis_url_or_skip_reason()
+        assert url is not None
+        delete_prefix(url, opened.prefix)

@@ -45,11 +45,19 @@ async def test_opens_sqlite_with_the_settings(tmp_path: Path) -> None:
     assert isinstance(open_session_store(Settings(session_store="memory")), MemorySessionStore)
 
 
-def test_redis_is_a_clear_not_yet_without_the_password() -> None:
-    with pytest.raises(NotImplementedError) as caught:
-        open_session_store(Settings(session_store="redis://:hunter2@cache:6379/0"))
-    message = str(caught.value)
-    assert "Redis session store is not available yet" in message and "hunter2" not in message
+async def test_redis_opens_lazily_with_the_prefix_and_without_the_password() -> None:
+    from server.sessions.redis import RedisSessionStore
+
+    store = open_session_store(
+        Settings(session_store="redis://:hunter2@cache.invalid:6379/0", redis_prefix="dep-a:")
+    )
+    assert isinstance(store, RedisSessionStore) and store.prefix == "dep-a:"
+    assert "hunter2" not in repr(store)
+    with pytest.raises(StoreUnavailable) as caught:  # nothing listens there: a clear 503
+        await store.ping()
+    assert "redis://:***@cache.invalid:6379/0" in caught.value.message
+    assert "hunter2" not in caught.value.message
+    await store.aclose()
 
 
 @pytest.mark.parametrize("value", ["postgres://u:hunter2@h/db", "bogus", "sqlitex"])

@@ -64,5 +64,5 @@ class Settings(BaseSettings):
     # OpenTelemetry traces go to this OTLP/HTTP endpoint when set (needs the `otel` extra).
     otel_exporter_otlp_endpoint: str = Field(default="", alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
-    # Printing a freshly made bootstrap key on an empty database (`make serve`).
-    bootstrap_key: bool = False
+    # Default model of `sequrity-control policy generate`.
+    policy_gen_model: str = ""

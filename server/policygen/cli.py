@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -116,7 +115,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """The handler of `policy generate`."""
     try:
         tools = _read_tools(args.tools)
-        model = args.model or os.environ.get(MODEL_ENV)
+        model = args.model or Settings().policy_gen_model
         if not model:
             raise _InputError(f"no model: pass --model or set {MODEL_ENV}")
         body = {

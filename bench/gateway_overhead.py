@@ -34,6 +34,7 @@ TARGET_ADDED_P50_MS = 2.0
 TARGET_THROUGHPUT_VS_DIRECT = 0.25
 TARGET_THROUGHPUT_VS_LITELLM = 3.0
 LITELLM_VENV = Path("/tmp/litellm-bench-venv")
+LITELLM_KEY = "sk-bench-litellm-master-key-0123456789"
 
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "What is 2+2?"}]}
 
@@ -120,7 +121,7 @@ def start_litellm(upstream: str, port: int, workdir: Path) -> tuple[subprocess.P
         "      api_key: fake\n"
         "litellm_settings:\n  telemetry: false\n"
     )
-    env = {**os.environ, "LITELLM_LOG": "ERROR", "NO_DOCS": "True"}
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "NO_DOCS": "True", "LITELLM_MASTER_KEY": LITELLM_KEY}
     proc = subprocess.Popen(
         pinned([str(LITELLM_VENV / "bin" / "litellm"), "--config", str(config), "--port", str(port)], 0),
         env=env,
@@ -192,7 +193,7 @@ def main() -> None:
                 procs.append(proc)
                 paths.append(
                     Path_("litellm", f"http://127.0.0.1:{ll_port}/v1/chat/completions",
-                          {"Authorization": "Bearer x"})
+                          {"Authorization": f"Bearer {LITELLM_KEY}"})
                 )
         run_benchmark(paths, args.requests, args.runs, litellm_note)
     finally:

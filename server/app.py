@@ -20,6 +20,7 @@ from server.observability.instrument import MeteredSessionStore, metered_registr
 from server.observability.metrics import mark_worker_exit, metrics
 from server.observability.middleware import ObservabilityMiddleware, metrics_endpoint
 from server.observability.tracing import setup_tracing
+from server.policy import load_policy
 from server.providers.registry import build_registry
 from server.sessions.factory import open_session_store
 from server.sessions.store import SessionStore
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys.seed(seeds)
         sessions = open_session_store(settings)
         await _check_store(sessions)
+        load_policy("sqrt", "")  # builds the parser tables now, not on the first request (~0.2 s)
         # -- audit and observability (issue 8) --
         audit = AuditLog(
             keys.engine, include_values=settings.audit_values, on_drop=meters.audit_dropped.inc

@@ -1,10 +1,17 @@
 """Gateway overhead: an instant fake upstream called directly, through our server, and through LiteLLM.
 
-Run: `.venv/bin/python bench/gateway_overhead.py [--requests N] [--runs R] [--no-litellm]`.
+Run: `.venv/bin/python bench/gateway_overhead.py [--requests N] [--runs R] [--no-litellm] [--guards]`.
 Each path gets the same fixed request count at concurrency 1 and 32, every load worker on its own
 connection; paths are interleaved within each run and medians are taken over the runs. Our server
 is pinned to core 0, the upstream and the load generator to core 1 (where `taskset` exists).
 "Added latency" = p50 through the gateway - p50 direct, in the same run.
+
+`--guards` adds "sequrity+guards": the same single-LLM path with `pii_redaction`, `url_blocker` and
+`file_blocker` (local guards only, no tag LLM) on a conversation carrying one tool call and its
+~1 KB result with an e-mail, a phone number, URLs and a path (`GUARDED_BODY`); it prints the added
+p50 latency over the plain passthrough (target < 3 ms at concurrency 1). The fixed-reply upstream
+answers with text, so this measures the result side (guards on every result in the request); the
+argument side runs the same `run_guards` on a call's arguments.
 
 LiteLLM's proxy is measured when `litellm[proxy]` installs into a throwaway venv
 (`/tmp/litellm-bench-venv`); otherwise its column says why it is missing.
@@ -37,6 +44,30 @@ LITELLM_VENV = Path("/tmp/litellm-bench-venv")
 LITELLM_KEY = "sk-bench-litellm-master-key-0123456789"
 
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "What is 2+2?"}]}
+TARGET_GUARDS_ADDED_P50_MS = 3.0
+GUARD_FEATURES = {
+    "agent_arch": "single-llm",
+    "content_classifiers": [{"name": "pii_redaction"}],
+    "content_blockers": [{"name": "url_blocker"}, {"name": "file_blocker"}],
+}
+_RESULT = (
+    "Ticket 4711 (opened 2024-03-15): the customer Jane Roe wrote from jane.roe@example.org and asked for a "
+    "call back on +1 415 555 2671 before 16:00. She attached the export from "
+    "https://portal.example.com/exports/2024/q1?id=93 and said the old link www.example.net/old no longer "
+    "works. Logs are in /var/log/app/export.log and ~/exports/q1.csv; the invoice total was 8,750.00 and "
+    "the release was v2.4.1. The research group shared notes on summarisation quality; reviewers preferred "
+    "shorter, plainer answers, and the retro moved to room 3.14 on the third floor next to the kitchen. "
+) * 2
+GUARDED_BODY = {
+    "model": "bench-model",
+    "messages": [
+        {"role": "user", "content": "Summarise the ticket."},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "read_ticket", "arguments": '{"id": 4711}'}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": _RESULT},
+    ],
+}
 
 
 def free_port() -> int:
@@ -65,6 +96,7 @@ class Path_:
     name: str
     url: str
     headers: dict[str, str]
+    body: dict | None = None  # None: BODY
 
 
 @dataclass
@@ -83,7 +115,7 @@ async def load(path: Path_, *, requests: int, concurrency: int) -> Figures:
         async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
             for _ in range(per_worker):
                 t0 = time.perf_counter()
-                r = await client.post(path.url, json=BODY, headers=path.headers)
+                r = await client.post(path.url, json=path.body or BODY, headers=path.headers)
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code != 200:
                     raise RuntimeError(f"{path.name}: HTTP {r.status_code} {r.text[:300]}")
@@ -141,6 +173,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1920)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--guards", action="store_true", help="add the sequrity+guards path")
     args = parser.parse_args()
 
     procs: list[subprocess.Popen[bytes]] = []
@@ -186,6 +219,13 @@ def main() -> None:
                 },
             ),
         ]
+        if args.guards:
+            paths.append(Path_(
+                "sequrity+guards",
+                paths[1].url,
+                {**paths[1].headers, "X-Features": json.dumps(GUARD_FEATURES)},
+                GUARDED_BODY,
+            ))
         litellm_note = "skipped (--no-litellm)"
         if not args.no_litellm:
             proc, litellm_note = start_litellm(upstream, ll_port, workdir)
@@ -218,9 +258,9 @@ def run_benchmark(paths: list[Path_], requests: int, runs: int, litellm_note: st
     def med(name: str, c: int, attr: str) -> float:
         return statistics.median(getattr(f, attr) for f in results[(name, c)])
 
-    print(f"\n{'path':<10} {'conc':>4} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    print(f"\n{'path':<16} {'conc':>4} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for (name, c) in results:
-        print(f"{name:<10} {c:>4} {med(name, c, 'p50_ms'):>8.2f} {med(name, c, 'p99_ms'):>8.2f} "
+        print(f"{name:<16} {c:>4} {med(name, c, 'p50_ms'):>8.2f} {med(name, c, 'p99_ms'):>8.2f} "
               f"{med(name, c, 'rps'):>8.0f}")
     added = statistics.median(
         s.p50_ms - d.p50_ms for s, d in zip(results[("sequrity", 1)], results[("direct", 1)])
@@ -230,6 +270,12 @@ def run_benchmark(paths: list[Path_], requests: int, runs: int, litellm_note: st
           f"(target < {TARGET_ADDED_P50_MS} ms; ratio {added / TARGET_ADDED_P50_MS:.2f})")
     print(f"throughput at concurrency 32 vs direct: {ratio_direct:.2f}x "
           f"(target >= {TARGET_THROUGHPUT_VS_DIRECT}x; ratio {ratio_direct / TARGET_THROUGHPUT_VS_DIRECT:.2f})")
+    if ("sequrity+guards", 1) in results:
+        added_guards = statistics.median(
+            g.p50_ms - s.p50_ms for g, s in zip(results[("sequrity+guards", 1)], results[("sequrity", 1)])
+        )
+        print(f"guards added p50 latency over the plain passthrough at concurrency 1: {added_guards:.2f} ms "
+              f"(target < {TARGET_GUARDS_ADDED_P50_MS} ms; ratio {added_guards / TARGET_GUARDS_ADDED_P50_MS:.2f})")
     if ("litellm", 32) in results:
         added_ll = statistics.median(
             s.p50_ms - d.p50_ms for s, d in zip(results[("litellm", 1)], results[("direct", 1)])

@@ -11,6 +11,9 @@ Decisions:
   nobody could continue it, so writing and deleting it would only cost time.
 - A request that fails (upstream error, client gone mid-stream) releases its lease and leaves the
   stored session exactly as it was.
+- Guards (X-Features classifiers and blockers, `single_llm_guards`) run on the request's tool
+  results before anything goes upstream and on the answer's tool calls at the gate; the tag LLM's
+  usage is added to a non-streamed answer's `usage` (a streamed answer's usage is the upstream's).
 - The policy is loaded before the session is leased or anything goes upstream: an invalid policy
   is a 400 that costs nothing else.
 """
@@ -21,11 +24,14 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from server.agents.single_llm_policy import STATE_KEY, Enforcer, load_request_policy
+from server.agents.single_llm_guards import RequestGuards, add_usage
+from server.agents.single_llm_policy import STATE_KEY, Enforcer, decode_arguments, load_request_policy
+from server.config.models import Blocker, Classifier
 from server.config.session import PolicyConfig
 from server.errors import BadRequest, Conflict
 from server.formats import CODECS, Relayed
-from server.formats.base import SessionHints, ToolCallView
+from server.formats.base import GateDecision, SessionHints, ToolCallView
+from server.guards import ScoreCache
 from server.formats.ids import IdMapper
 from server.names import Provider, WireFormat
 from server.providers.base import UpstreamCall
@@ -53,6 +59,8 @@ class PassthroughRequest:
     query: Mapping[str, str]
     policy: PolicyConfig = PolicyConfig()
     clear_session_meta: str = "never"  # fsm.clear_session_meta: never | every_turn | every_attempt
+    classifiers: tuple[Classifier, ...] = ()  # X-Features content_classifiers (a `GuardConfig`)
+    blockers: tuple[Blocker, ...] = ()  # X-Features content_blockers
 
 
 @dataclass(frozen=True)
@@ -149,8 +157,14 @@ def _check_session(session: Session, hints: SessionHints) -> None:
 
 
 async def run_passthrough(
-    req: PassthroughRequest, *, store: SessionStore, providers: ProviderRegistry, stream: bool
+    req: PassthroughRequest,
+    *,
+    store: SessionStore,
+    providers: ProviderRegistry,
+    stream: bool,
+    scores: ScoreCache | None = None,
 ) -> JsonOutcome | StreamOutcome:
+    """`scores`: the process's tag-LLM score cache (`Services.scores`)."""
     codec = CODECS[req.format]
     policy = load_request_policy(req.policy)
     api_key = providers.api_key(provider=req.provider, byok=req.byok, models=(req.model,))
@@ -166,8 +180,13 @@ async def run_passthrough(
             opens_turn=hints.opens_turn,
             session_id=turn.session.id,
         )
+        guards = RequestGuards.build(
+            req, providers=providers, provider=req.provider, model=req.model, api_key=api_key, cache=scores,
+            recorded=enforcer.state.scores,
+        )
         history, results = codec.exchange(req.body)
-        unwrapped = enforcer.settle(history, results, pending=set(turn.session.pending_calls))
+        guarded = await guards.results(results) if guards is not None and results else None
+        unwrapped = enforcer.settle(history, results, pending=set(turn.session.pending_calls), guarded=guarded)
     except BaseException:
         await turn.close()
         raise
@@ -183,19 +202,30 @@ async def run_passthrough(
     client = providers.client(req.provider)
     relayed = Relayed()
 
-    def gate(calls: list[ToolCallView]) -> str | None:
-        denial = enforcer.gate(calls)
+    async def gate(calls: list[ToolCallView]) -> GateDecision:
+        reports = None
+        if guards is not None:
+            reports = await guards.arguments(calls, [decode_arguments(c.arguments) for c in calls])
+            enforcer.state.scores = guards.scores_to_store()
+        denial = enforcer.gate(calls, reports)
         if denial is not None:
             ids.issued.clear()  # no call of a denied answer reaches the client
-        return denial
+        return GateDecision(denial=denial, arguments=enforcer.rewrites)
+
+    if guards is not None:
+        enforcer.state.scores = guards.scores_to_store()
 
     if not stream:
         try:
             answer = codec.from_upstream(await client.send(call), ids, relayed)
             proposed = codec.proposed_calls(answer) if relayed.tool_calls else []
-            denial = gate(proposed) if proposed else None
-            if denial is not None:
-                answer, relayed.tool_calls = codec.deny(answer, denial), False
+            decision = await gate(proposed) if proposed else GateDecision()
+            if decision.denial is not None:
+                answer, relayed.tool_calls = codec.deny(answer, decision.denial), False
+            elif decision.arguments:
+                answer = codec.rewrite_calls(answer, decision.arguments)
+            if guards is not None:
+                answer = add_usage(answer, guards.usage)
             await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer)
         finally:
             await turn.close()

@@ -38,6 +38,10 @@ Decisions:
   calls of a denied answer (spec sqrt 8: the check ran).
 - Only calls that reached the client are remembered as pending (`PolicyState.calls`, with their
   argument values up to `MAX_STORED_ARGS`), so their results can run the policy's result phases.
+- Guards (`single_llm_guards`): a call the guards deny (toxic or unguardable arguments) is denied
+  without asking the policy; otherwise the policy sees the redacted values with their tags, and
+  `rewrites` carries the redacted arguments into the relayed answer. A result's guard tags join its
+  metadata before the result phases, which see the redacted value.
 - Every verdict goes through `record_verdict` (policy_check_history now; audit log and metrics
   later). Nothing here logs argument or result values.
 """
@@ -54,6 +58,8 @@ from server.config.session import PolicyConfig
 from server.errors import BadRequest
 from server.formats.base import ToolCallView, ToolResultView, result_text
 from server.policy import load_policy
+from server.agents.single_llm_guards import GuardOutcome, guard_denial, guarded_args, with_tags
+from server.guards import GuardError, GuardReport
 from server.policy.engine import CheckRecord, PolicySet, Verdict, denial_message
 from server.policy.errors import PolicyLoadError, PolicyRuntimeError
 from server.policy.history import history_entry
@@ -94,13 +100,15 @@ class PolicyState:
 
     `calls`: client call id -> {"tool", "meta", "args"} for the calls relayed in the last answer;
     `settled`: client call id -> result metadata (wire shape), oldest first;
-    `seen`: the join of every settled result's metadata; `history`: policy_check_history entries.
+    `seen`: the join of every settled result's metadata; `history`: policy_check_history entries;
+    `scores`: the guards' tag-LLM scores (`"<classifier>:<text hash>"` -> score), never re-scored.
     """
 
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     settled: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     seen: MetaData = DEFAULT_META
     history: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, float | None] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any) -> PolicyState:
@@ -111,6 +119,7 @@ class PolicyState:
             settled=dict(data.get("settled") or {}),
             seen=MetaData.from_json(data.get("seen")),
             history=list(data.get("history") or []),
+            scores=dict(data.get("scores") or {}),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +129,7 @@ class PolicyState:
             "settled": settled,
             "seen": self.seen.to_json(),
             "history": self.history[-MAX_HISTORY:],
+            **({"scores": self.scores} if self.scores else {}),
         }
 
 
@@ -176,35 +186,6 @@ def decode_arguments(raw: Any) -> dict[str, Any] | None:
     return {} if raw is None else None
 
 
-# -- SEAM: guards (issue 5 items 2-3, `server.guards.run_guards`) ------------------------------
-# When the guards library lands, these two call its `run_guards(...)`: classifiers and blockers
-# on a proposed call's arguments before the policy check, and on a tool result before the result
-# phases. They may add tags to the metadata (and, later, redact values). Do not import
-# `server.guards` before that API exists.
-
-
-def guard_arguments(tool: str, args: dict[str, Labelled]) -> dict[str, Labelled]:
-    """SEAM: `run_guards` on a proposed call's arguments, before the check. Identity for now.
-
-    Tags it adds are seen by the check. Redacted values would also have to be written back into
-    the relayed call (not done yet: nothing redacts arguments until the guards land).
-    """
-    return args
-
-
-def guard_result(tool: str, result: Labelled) -> Labelled:
-    """SEAM: `run_guards` on a tool result (unwrapped value, metadata after the policy's phases).
-
-    Identity for now. Tags it adds join the conversation's metadata; a changed value (redaction)
-    is what the upstream gets instead of the original text. Its tags are not visible to the
-    policy's own result phase (which has already run).
-    """
-    return result
-
-
-# ------------------------------------------------------------------------------------------------
-
-
 class Enforcer:
     """One request's enforcement state: the policy, session metadata and the stored `PolicyState`."""
 
@@ -224,6 +205,7 @@ class Enforcer:
         self.session_meta = session_meta  # persisted at the end of the request
         self.overlay = DEFAULT_META  # session effects of unknown calls: seen by checks, not stored
         self.conversation = state.seen  # join of every result's metadata known to this request
+        self.rewrites: dict[str, dict[str, Any]] = {}  # call id -> guard-redacted arguments (last gate)
 
     @classmethod
     def start(
@@ -246,28 +228,51 @@ class Enforcer:
     # -- tool results in the request ----------------------------------------------------------
 
     def settle(
-        self, calls: Sequence[ToolCallView], results: Sequence[ToolResultView], *, pending: set[str]
+        self,
+        calls: Sequence[ToolCallView],
+        results: Sequence[ToolResultView],
+        *,
+        pending: set[str],
+        guarded: Mapping[str, GuardOutcome] | None = None,
     ) -> dict[str, str]:
         """Give every result its metadata; returns call id -> the text the upstream gets instead.
 
         A result's text is replaced when it was an `is_sequrity_var` wrapper (the plain value) or
-        when a guard changed its value (redaction).
+        when a guard changed its value (redaction). `guarded` holds the guards' verdicts per call
+        id: their tags join the result's metadata before the policy's result phase, which sees the
+        redacted value; classifier scores of a newly settled result go to the history.
         """
         by_id = {c.call_id: c for c in calls}
         replacements: dict[str, str] = {}
         for view in results:
+            outcome = guarded.get(view.call_id) if guarded else None
             text = result_text(view.content)
             # Settled results only need wrapper detection: skip decoding a long history's plain text.
-            plain = text is not None and view.call_id in self.state.settled and _WRAPPER_KEY not in text
+            plain = (text is not None and outcome is None and view.call_id in self.state.settled
+                     and _WRAPPER_KEY not in text)
             raw = text if plain else decode_value(text, view.content)
             call = by_id.get(view.call_id)
             tool = call.name if call is not None else str(self.state.calls.get(view.call_id, {}).get("tool", ""))
+            original = raw
             value = unwrap_result(raw, DEFAULT_META).value
-            meta = DEFAULT_META if view.is_error else self._result_meta(view.call_id, raw, call, pending)
-            guarded = guard_result(tool, Labelled(value, meta))
-            if (guarded.value is not raw) and text is not None:
-                replacements[view.call_id] = plain_text(guarded.value)
-            self.conversation = self.conversation.join(guarded.meta)
+            tags: frozenset[str] = frozenset()
+            if isinstance(outcome, GuardError):  # fail closed: the upstream never sees an unchecked value
+                value = raw = f"[tool result withheld: {outcome.message}]"
+            elif outcome is not None:
+                if view.call_id in pending and view.call_id not in self.state.settled:
+                    self.state.history.extend(outcome.history_entries(tool=tool, call_id=view.call_id))
+                tags = outcome.tags[0]
+                if outcome.values[0] != value:
+                    value = outcome.values[0]
+                if tags or value is not unwrap_result(original, DEFAULT_META).value:
+                    raw = with_tags(raw, tags, value)
+            if view.is_error:
+                meta = MetaData(tags=tags) if tags else DEFAULT_META
+            else:
+                meta = self._result_meta(view.call_id, raw, call, pending)
+            if value is not original and text is not None:
+                replacements[view.call_id] = plain_text(value)
+            self.conversation = self.conversation.join(meta)
         return replacements
 
     def _result_meta(self, call_id: str, raw: Any, call: ToolCallView | None, pending: set[str]) -> MetaData:
@@ -306,13 +311,23 @@ class Enforcer:
 
     # -- tool calls the upstream proposes -----------------------------------------------------
 
-    def gate(self, calls: list[ToolCallView]) -> str | None:
-        """Check every call of one answer; the denial text for the whole answer, or None."""
+    def gate(
+        self, calls: list[ToolCallView], guarded: Mapping[str, GuardOutcome] | None = None
+    ) -> str | None:
+        """Check every call of one answer; the denial text for the whole answer, or None.
+
+        `guarded`: the guards' verdicts per call id. A call they deny is denied without asking the
+        policy; otherwise the policy sees the redacted values with the guards' tags. `rewrites`
+        then holds the redacted arguments of the calls a guard changed, for the relayed answer.
+        """
         self.state.calls = {}
+        self.rewrites = {}
         denials: list[str] = []
         relayed: dict[str, dict[str, Any]] = {}
         for call in calls:
             values = decode_arguments(call.arguments)
+            outcome = guarded.get(call.call_id) if guarded else None
+            args: dict[str, Labelled] = {}
             if values is None:
                 record = CheckRecord(
                     tool=call.name,
@@ -320,10 +335,13 @@ class Enforcer:
                     message=f"{denial_message(call.name)} Its arguments are not a JSON object.",
                     session_meta=self.session_meta,
                 )
-                args: dict[str, Labelled] = {}
             else:
-                args = guard_arguments(call.name, {k: Labelled(v, self.conversation) for k, v in values.items()})
-                record = self._check(call.name, args)
+                if isinstance(outcome, GuardReport):
+                    self.state.history.extend(outcome.history_entries(tool=call.name, call_id=call.call_id or None))
+                report = outcome if isinstance(outcome, GuardReport) else None
+                args = guarded_args(values, self.conversation, report)
+                denied = guard_denial(call.name, outcome, self.session_meta) if outcome is not None else None
+                record = denied or self._check(call.name, args)
             record_verdict(
                 self.state,
                 record,
@@ -332,14 +350,18 @@ class Enforcer:
                 language=self.policy.language,
             )
             if record.allowed:
-                relayed[call.call_id] = remembered(call.name, values or {}, self.conversation)
+                sent = {k: a.value for k, a in args.items()}
+                if sent != (values or {}):
+                    self.rewrites[call.call_id] = sent
+                meta = MetaData.join_all([self.conversation, *(a.meta for a in args.values())])
+                relayed[call.call_id] = remembered(call.name, sent, meta)
             else:
                 denials.append(denial_text(record))
         if denials:
+            self.rewrites = {}
             return "\n".join(denials)
         self.state.calls = relayed
         return None
-
 
     def _check(self, tool: str, args: dict[str, Labelled]) -> CheckRecord:
         """Check against the session plus the overlay; session-before changes persist (sqrt 8)."""

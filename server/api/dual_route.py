@@ -46,6 +46,7 @@ async def serve_dual(
             config=config,
             byok=byok,
             session_header=session_header,
+            scores=services.scores,
         ),
         store=services.sessions,
         providers=services.providers,

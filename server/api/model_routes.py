@@ -100,10 +100,13 @@ async def _serve_model(
             query=dict(request.query_params),
             policy=config.policy,
             clear_session_meta=config.fsm.clear_session_meta,
+            classifiers=config.classifiers,
+            blockers=config.blockers,
         ),
         store=services.sessions,
         providers=services.providers,
         stream=stream,
+        scores=services.scores,
     )
     headers = {"X-Session-ID": outcome.session_id}
     if isinstance(outcome, JsonOutcome):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,6 +16,8 @@ __all__ = [
     "ToolCallView",
     "ToolResultView",
     "Gate",
+    "GateDecision",
+    "decide",
     "PassthroughCodec",
     "check_required",
     "RequiredFields",
@@ -69,8 +72,26 @@ class ToolResultView:
 # Top-level fields a body must have: (name, JSON type(s), description for errors).
 RequiredFields = tuple[tuple[str, type | tuple[type, ...], str], ...]
 
-# Given every tool call of one assistant answer, the denial text replacing it, or None to relay it.
-Gate = Callable[[list[ToolCallView]], "str | None"]
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """A gate's verdict on one answer: the denial text replacing it, or None to relay it with the
+    `arguments` of the listed calls (client call id -> argument object) replaced (guard redaction)."""
+
+    denial: str | None = None
+    arguments: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# Given every tool call of one assistant answer: the denial text (or None to relay it), or a
+# `GateDecision`, or an awaitable of either (the guards may have to ask the tag LLM).
+Gate = Callable[[list[ToolCallView]], "str | None | GateDecision | Awaitable[str | None | GateDecision]"]
+
+
+async def decide(gate: Gate, views: list[ToolCallView]) -> GateDecision:
+    """Ask `gate` about `views`, whatever shape it answers in."""
+    got = gate(views)
+    if inspect.isawaitable(got):
+        got = await got
+    return got if isinstance(got, GateDecision) else GateDecision(denial=got)
 
 
 def result_text(content: Any) -> str | None:
@@ -153,6 +174,10 @@ class PassthroughCodec(Protocol):
 
     def deny(self, answer: dict[str, Any], text: str) -> dict[str, Any]:
         """The answer with its whole assistant message replaced by `text` and a normal finish."""
+        ...
+
+    def rewrite_calls(self, answer: dict[str, Any], arguments: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        """The answer with the arguments of the calls in `arguments` (client id -> object) replaced."""
         ...
 
 

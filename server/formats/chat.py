@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from server.formats.base import (
     Gate,
+    GateDecision,
     Relayed,
     RequiredFields,
     SessionHints,
     ToolCallView,
     ToolResultView,
+    decide,
     with_result_text,
 )
 from server.formats.ids import IdMapper
@@ -105,9 +108,9 @@ class ChatCompletionsCodec:
                     yield sse_event(chunk)
                     continue
                 if any(isinstance(c, dict) and c.get("finish_reason") for c in chunk.get("choices") or []):
-                    for held in hold.settle(gate, out):
+                    for held in await hold.settle(gate, out):
                         yield sse_event(held)
-            for held in hold.settle(gate, out) if gate is not None else ():
+            for held in await hold.settle(gate, out) if gate is not None else ():
                 yield sse_event(held)
         except ControlError as err:
             yield sse_event(_failure_chunk(last, err.message))  # held tool calls are dropped
@@ -152,6 +155,14 @@ class ChatCompletionsCodec:
             if isinstance(message, dict) and message.get("tool_calls"):
                 choice["message"] = {"role": "assistant", "content": text}
                 choice["finish_reason"] = "stop"
+        return answer
+
+    def rewrite_calls(self, answer: dict[str, Any], arguments: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        for choice in answer.get("choices") or []:
+            message = choice.get("message") if isinstance(choice, dict) else None
+            for call in (message.get("tool_calls") or []) if isinstance(message, dict) else []:
+                if isinstance(call, dict) and call.get("id") in arguments and isinstance(call.get("function"), dict):
+                    call["function"]["arguments"] = json.dumps(arguments[call["id"]], ensure_ascii=False)
         return answer
 
 
@@ -200,15 +211,17 @@ class _Hold:
             return True
         return False
 
-    def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
-        """The chunks to send now: the held ones, or the denial in their place."""
+    async def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
+        """The chunks to send now: the held ones (arguments rewritten as the gate says), or the denial."""
         if not self.chunks:
             return []
         held, self.chunks = self.chunks, []
-        views = [ToolCallView(c["id"], c["name"], c["arguments"]) for c in self.calls.values()]
-        self.calls = {}
-        denial = gate(views)
+        calls, self.calls = self.calls, {}
+        views = [ToolCallView(c["id"], c["name"], c["arguments"]) for c in calls.values()]
+        decision: GateDecision = await decide(gate, views)
+        denial = decision.denial
         if denial is None:
+            _rewrite_held(held, calls, decision.arguments)
             return held
         out.tool_calls = False
         base = {k: v for k, v in held[-1].items() if k not in ("choices", "usage")}
@@ -220,6 +233,23 @@ class _Hold:
         if usage is not None:
             finish["usage"] = usage
         return [{**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}, finish]
+
+
+def _rewrite_held(
+    held: list[dict[str, Any]], calls: dict[tuple[int, int], dict[str, str]], arguments: Mapping[str, dict[str, Any]]
+) -> None:
+    """Put each rewritten call's whole new arguments in its first argument fragment, empty the rest."""
+    fresh = {k: json.dumps(arguments[c["id"]], ensure_ascii=False) for k, c in calls.items() if c["id"] in arguments}
+    written: set[tuple[int, int]] = set()
+    for chunk in held if fresh else ():
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            for call in (delta.get("tool_calls") or []) if isinstance(delta, dict) else []:
+                function = call.get("function") if isinstance(call, dict) else None
+                key = (int(choice.get("index") or 0), int(call.get("index") or 0)) if isinstance(call, dict) else None
+                if key in fresh and isinstance(function, dict) and "arguments" in function:
+                    function["arguments"] = "" if key in written else fresh[key]
+                    written.add(key)
 
 
 def _relay_chunk(chunk: dict[str, Any], ids: IdMapper, out: Relayed) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from server.formats.base import (
     SessionHints,
     ToolCallView,
     ToolResultView,
+    decide,
     with_result_text,
 )
 from server.formats.ids import IdMapper
@@ -130,11 +132,11 @@ class MessagesCodec:
                     started = False
                 if gate is not None and hold.takes(event):
                     if kind == "message_delta":
-                        for held in hold.settle(gate, out):
+                        for held in await hold.settle(gate, out):
                             yield sse_event(held, event=held["type"])
                     continue
                 yield sse_event(event, event=str(kind))
-            for held in hold.settle(gate, out) if gate is not None else ():
+            for held in await hold.settle(gate, out) if gate is not None else ():
                 yield sse_event(held, event=held["type"])
         except ControlError as err:
             if started:  # close the message the client has begun to read, with the failure as text
@@ -184,6 +186,12 @@ class MessagesCodec:
         answer["stop_sequence"] = None
         return answer
 
+    def rewrite_calls(self, answer: dict[str, Any], arguments: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        for block in _blocks(answer):
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id") in arguments:
+                block["input"] = arguments[block["id"]]
+        return answer
+
 
 class _Hold:
     """Events held back from the first `tool_use` block until `message_delta`, and their calls."""
@@ -212,15 +220,18 @@ class _Hold:
         self.events.append(event)
         return True
 
-    def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
-        """The events to send now: the held ones, or a denial text block and an `end_turn`."""
+    async def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
+        """The events to send now: the held ones (inputs rewritten as the gate says), or a denial
+        text block and an `end_turn`."""
         if not self.events:
             return []
         held, self.events = self.events, []
-        views = [ToolCallView(c["id"], c["name"], c["json"] or c["input"]) for c in self.calls.values()]
-        self.calls = {}
-        denial = gate(views)
+        calls, self.calls = self.calls, {}
+        views = [ToolCallView(c["id"], c["name"], c["json"] or c["input"]) for c in calls.values()]
+        decision = await decide(gate, views)
+        denial = decision.denial
         if denial is None:
+            _rewrite_held(held, calls, decision.arguments)
             return held
         out.tool_calls = False
         replaced = _text_block(self.first_index, denial)
@@ -230,6 +241,25 @@ class _Hold:
             {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": usage}
         )
         return replaced
+
+
+def _rewrite_held(held: list[dict[str, Any]], calls: dict[int, dict[str, Any]], arguments: Mapping[str, Any]) -> None:
+    """A rewritten call's whole new input goes in its first `input_json_delta` (later ones are
+    emptied), or in its `content_block_start` when it streamed none."""
+    fresh = {i: arguments[c["id"]] for i, c in calls.items() if c["id"] in arguments}
+    written: set[int] = set()
+    for event in held if fresh else ():
+        index, delta = event.get("index"), event.get("delta")
+        if event.get("type") == "content_block_delta" and index in fresh and isinstance(delta, dict):
+            if delta.get("type") == "input_json_delta":
+                delta["partial_json"] = "" if index in written else json.dumps(fresh[index], ensure_ascii=False)
+                written.add(index)
+    for event in held if fresh else ():
+        block = event.get("content_block")
+        if event.get("type") == "content_block_start" and isinstance(block, dict):
+            index = event.get("index")
+            if index in fresh and index not in written:
+                block["input"] = fresh[index]
 
 
 def _text_block(index: int, text: str) -> list[dict[str, Any]]:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from server.formats.base import (
     Gate,
+    GateDecision,
     Relayed,
     RequiredFields,
     SessionHints,
     ToolCallView,
     ToolResultView,
+    decide,
     with_result_text,
 )
 from server.formats.ids import IdMapper
@@ -129,7 +132,7 @@ class ResponsesCodec:
                     self._item_down(event["item"], ids, out)
                 outgoing = [event]
                 if gate is not None and hold.takes(event):
-                    outgoing = hold.settle(gate, out) if event.get("type") in _FINAL else []
+                    outgoing = await hold.settle(gate, out) if event.get("type") in _FINAL else []
                 for item in outgoing:
                     item["sequence_number"] = sequence
                     sequence += 1
@@ -183,6 +186,12 @@ class ResponsesCodec:
             answer["output_text"] = text
         return answer
 
+    def rewrite_calls(self, answer: dict[str, Any], arguments: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        for item in answer.get("output") or []:
+            if isinstance(item, dict) and item.get("type") in _CALLS and item.get("call_id") in arguments:
+                _rewrite_item(item, arguments[item["call_id"]])
+        return answer
+
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -205,6 +214,42 @@ def denial_item(text: str) -> dict[str, Any]:
     }
 
 
+def _rewrite_item(item: dict[str, Any], arguments: dict[str, Any]) -> None:
+    """A call item with new arguments: JSON `arguments`, or a custom tool's free-text `input`."""
+    if item.get("type") == "function_call":
+        item["arguments"] = json.dumps(arguments, ensure_ascii=False)
+    else:
+        item["input"] = arguments.get("input")
+
+
+_ARG_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
+_ARG_DONES = {"response.function_call_arguments.done": "arguments", "response.custom_tool_call_input.done": "input"}
+
+
+def _rewrite_held(held: list[dict[str, Any]], response: dict[str, Any], arguments: Mapping[str, Any]) -> None:
+    """Every place a rewritten call's arguments appear: the first delta carries them whole, later
+    deltas are emptied, the `.done` events, the finished items and the final response's output."""
+    fresh: dict[int, dict[str, Any]] = {}
+    for position, item in enumerate(response.get("output") or []):
+        if isinstance(item, dict) and item.get("type") in _CALLS and item.get("call_id") in arguments:
+            fresh[position] = dict(item)
+            _rewrite_item(fresh[position], arguments[item["call_id"]])
+            _rewrite_item(item, arguments[item["call_id"]])
+    written: set[int] = set()
+    for event in held if fresh else ():
+        index, kind = event.get("output_index"), event.get("type")
+        if index not in fresh:
+            continue
+        text = fresh[index].get("arguments") if fresh[index].get("type") == "function_call" else fresh[index].get("input")
+        if kind in _ARG_DELTAS:
+            event["delta"] = "" if index in written else text
+            written.add(index)
+        elif kind in _ARG_DONES:
+            event[_ARG_DONES[kind]] = text
+        elif kind == "response.output_item.done" and isinstance(event.get("item"), dict):
+            _rewrite_item(event["item"], arguments[fresh[index]["call_id"]])
+
+
 class _Hold:
     """Events held back from the first tool-call item until the final `response.*` event."""
 
@@ -223,14 +268,17 @@ class _Hold:
         self.events.append(event)
         return True
 
-    def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
-        """At the final event: the held events, or the denial message and a completed response."""
+    async def settle(self, gate: Gate, out: Relayed) -> list[dict[str, Any]]:
+        """At the final event: the held events (arguments rewritten as the gate says), or the
+        denial message and a completed response."""
         held, self.events = self.events, []
         final = held[-1]
         response = _object(final.get("response"))
         views = [_view(i) for i in response.get("output") or [] if isinstance(i, dict) and i.get("type") in _CALLS]
-        denial = gate(views) if views else None
+        decision = await decide(gate, views) if views else GateDecision()
+        denial = decision.denial
         if denial is None:
+            _rewrite_held(held, response, decision.arguments)
             return held
         out.tool_calls = False
         index, item = self.first_index, denial_item(text=denial)

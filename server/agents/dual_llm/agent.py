@@ -18,6 +18,7 @@ from typing import Any
 
 import regex
 
+from server.agents.dual_llm.guards import DualGuards, guarded_result, recorded_scores
 from server.agents.dual_llm.ledger import cache_key_of
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
@@ -26,6 +27,7 @@ from server.agents.dual_llm.tool_results import interpret_result
 from server.config import Fsm, SessionConfig
 from server.errors import BadRequest, Conflict
 from server.formats.canonical import Conversation, Message, Outcome, ToolCallsOutcome, ToolSpec
+from server.guards import GuardError, GuardReport, ScoreCache
 from server.names import Provider
 from server.policy import load_policy
 from server.policy.errors import PolicyLoadError
@@ -52,6 +54,7 @@ class DualRequest:
     config: SessionConfig
     byok: str | None
     session_header: str | None
+    scores: ScoreCache | None = None  # the process's tag-LLM score cache (Services.scores)
 
 
 def _policy(config: SessionConfig) -> Any:
@@ -102,7 +105,11 @@ async def _find_session(store: SessionStore, req: DualRequest) -> tuple[Session,
     return found, True
 
 
-def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *, fsm: Fsm) -> None:
+def _settle_results(
+    ctx_state: DualState, results: list[Message], policy: Any, *, fsm: Fsm,
+    guarded: dict[str, GuardReport | GuardError] | None = None,
+) -> None:
+    """`guarded`: guard verdicts per call id; tags join the result before the policy's result phase."""
     pending = ctx_state.pending()
     for message in results:
         position = pending.get(message.tool_call_id or "")
@@ -115,6 +122,15 @@ def _settle_results(ctx_state: DualState, results: list[Message], policy: Any, *
         event = ctx_state.events[position]
         outcome = interpret_result(message.text, is_error=message.is_error, fsm=fsm)
         session_meta = MetaData.from_json(event.session_meta)
+        report = (guarded or {}).get(message.tool_call_id or "")
+        if report is not None and outcome.error is None:
+            value, error = guarded_result(outcome.value, report)
+            outcome = replace(outcome, value=value, error=error)
+            extra = dict(event.extra.get("guards") or {})
+            if isinstance(report, GuardReport):
+                extra["result"] = report.history_entries(tool=event.name, call_id=message.tool_call_id)
+                extra["scores"] = {**(extra.get("scores") or {}), **report.recorded}
+            event = replace(event, extra={**event.extra, "guards": extra})
         if outcome.error is not None:
             ctx_state.events[position] = event.settled(result=None, error=outcome.error, session_meta=session_meta)
             continue
@@ -166,7 +182,11 @@ async def _step(
         trusted = [m for m in conv.messages if m.role in ("user", "developer")]
         state.new_turn(trusted[-1].text if trusted else "", session_meta.to_json())
     elif results:
-        _settle_results(state, results, policy, fsm=config.fsm)
+        guards = DualGuards(config, client=providers.client(req.provider), model=config.pllm_model, cache=req.scores,
+                            api_key=lambda: providers.api_key(provider=req.provider, byok=req.byok, models=config.model_names))
+        guarded = await _guard_results(guards, state, results, config.fsm) if guards.active else None
+        usage = usage + guards.usage
+        _settle_results(state, results, policy, fsm=config.fsm, guarded=guarded)
     else:
         raise BadRequest("nothing to do: the request neither starts a turn nor answers a pending call")
     if config.fsm.clear_session_meta == "every_attempt" and state.program is None:
@@ -191,6 +211,8 @@ async def _step(
         program_override=conv.user_provided_program,
         context_vars=_context_vars(conv.context_vars),
         usage=usage,
+        guards=DualGuards(config, client=providers.client(req.provider), model=config.pllm_model, api_key=api_key,
+                          cache=req.scores),
     )
     outcome = await run_turn(ctx)
     if not isinstance(outcome, ToolCallsOutcome):
@@ -206,6 +228,18 @@ async def _step(
         turn=session.turn + (0 if isinstance(outcome, ToolCallsOutcome) else 1),
     )
     return outcome, updated
+
+
+async def _guard_results(
+    guards: DualGuards, state: DualState, results: list[Message], fsm: Fsm
+) -> dict[str, GuardReport | GuardError]:
+    """Guard verdicts for the results that answer pending calls (others get their 400 in settle)."""
+    pending, recorded, out = state.pending(), recorded_scores(state.guards, state.events), {}
+    for message in results:
+        if message.tool_call_id in pending and not message.is_error:
+            value = interpret_result(message.text, is_error=False, fsm=fsm).value
+            out[message.tool_call_id or ""] = await guards.run([value], "result", recorded)
+    return out
 
 
 def _call_ids(session_id: str) -> Callable[[], str]:

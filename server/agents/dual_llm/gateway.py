@@ -25,6 +25,7 @@ from server.agents.dual_llm.interpreter.errors import (
     Suspend,
     ToolError,
 )
+from server.agents.dual_llm.guards import GuardPending, apply_verdict
 from server.agents.dual_llm.ledger import Event, cache_key_of, digest_of
 from server.policy.engine import CheckRecord, PolicySet, Verdict
 from server.policy.history import history_entry
@@ -73,6 +74,8 @@ class LedgerGateway:
     cached: Mapping[str, Any] = field(default_factory=dict)
     position: int = 0
     history: list[dict[str, object]] = field(default_factory=list)
+    # Guard verdicts by call digest (dual_llm/guards.py); None when no guard is configured.
+    guarded: Mapping[str, Mapping[str, Any]] | None = None
 
     # -- the interpreter's gateway protocol -------------------------------------------------
 
@@ -100,7 +103,10 @@ class LedgerGateway:
         if event.name != name or event.digest != digest:
             raise HistoryMismatch(self.position, event.name, name)
         self.position += 1
+        guards = event.extra.get("guards") or {}
+        self.history.extend(guards.get("args") or [])
         self.history.append(event.check)
+        self.history.extend(guards.get("result") or [])
         if event.status == "pending":
             self.session_meta = MetaData.from_json(event.session_meta)
             raise Suspend(name, payload=event)
@@ -119,11 +125,21 @@ class LedgerGateway:
         return Labelled.from_json(event.result)
 
     def _new_call(self, name: str, digest: str, args: Mapping[str, Labelled]) -> Labelled:
-        record = self.policy.check(tool=name, args=args, session_meta=self.session_meta, fail_fast=self.fail_fast)
-        self.session_meta = record.session_meta
         kind = "client" if name in self.client_tools else "qllm" if name in QLLM_TOOLS else "internal"
+        denied, extra = None, {}
+        if self.guarded is not None and kind == "client":  # guard the arguments first (guards.py)
+            verdict = self.guarded.get(digest)
+            if verdict is None:
+                raise Suspend(name, payload=GuardPending(name, digest, {k: v.value for k, v in args.items()}))
+            args, denied = apply_verdict(name, args, verdict, self.session_meta)
+            extra = {"guards": {"args": list(verdict.get("history") or []), "scores": dict(verdict.get("scores") or {})}}
+        record = denied or self.policy.check(tool=name, args=args, session_meta=self.session_meta, fail_fast=self.fail_fast)
+        self.session_meta = record.session_meta
         call_id = self.new_call_id() if kind == "client" else None
         entry = history_entry(record, call_id=call_id, language=self.language)
+        if extra:
+            extra["guards"]["args"] = [{**e, "call_id": call_id} for e in extra["guards"]["args"]]
+            self.history.extend(extra["guards"]["args"])
         event = Event(
             kind=kind,
             name=name,
@@ -133,6 +149,7 @@ class LedgerGateway:
             check=entry,
             session_meta=record.session_meta.to_json(),
             call_id=call_id,
+            extra=extra,
         )
         if record.allowed and kind == "client" and self._cacheable(name):
             key = cache_key_of(name, args)

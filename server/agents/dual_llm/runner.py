@@ -31,6 +31,7 @@ from server.agents.dual_llm.interpreter.errors import (
     Suspend,
     WallTimeExceeded,
 )
+from server.agents.dual_llm.guards import DualGuards, GuardPending, recorded_scores, verdict_json
 from server.agents.dual_llm.ledger import Event
 from server.agents.dual_llm.plans import pick_candidate, plan_candidates
 from server.agents.dual_llm.planner import CLARIFY_PREFIX, NoProgram, PlannerView, extract_program, planner_messages
@@ -64,6 +65,7 @@ class TurnContext:
     program_override: str | None = None
     context_vars: dict[str, Labelled] = field(default_factory=dict)
     usage: Usage = Usage()
+    guards: DualGuards | None = None  # classifiers and blockers (dual_llm/guards.py)
 
 
 def _tokens(usage: Usage) -> TokenUsage:
@@ -176,6 +178,17 @@ async def _answer_quarantine(ctx: TurnContext, event: Event) -> Event:
     return event.settled(result=done.result, error=None, session_meta=done.session_meta)
 
 
+async def _guard_arguments(ctx: TurnContext, pending: GuardPending) -> None:
+    """Run the guards on a new client call's arguments and keep the verdict for the replay."""
+    assert ctx.guards is not None
+    before = ctx.guards.usage
+    recorded = recorded_scores(ctx.state.guards, ctx.state.events)
+    report = await ctx.guards.run(list(pending.values.values()), "arguments", recorded)
+    ctx.state.guards[pending.digest] = verdict_json(report, tool=pending.name)
+    after = ctx.guards.usage
+    ctx.usage = ctx.usage + Usage(after.prompt_tokens - before.prompt_tokens, after.completion_tokens - before.completion_tokens)
+
+
 def client_specs(tools: tuple[ToolSpec, ...]) -> dict[str, InterpreterTool]:
     """Interpreter tool specs: positional parameters in the JSON schema's property order."""
     out = {}
@@ -240,6 +253,7 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             max_tool_calls=ctx.config.fsm.max_tool_calls_per_step,
             force_to_cache=ctx.config.fsm.force_to_cache,
             cached=state.cache,
+            guarded=state.guards if ctx.guards is not None and ctx.guards.active else None,
         )
         try:
             result = interpreter.run_program(
@@ -251,6 +265,9 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
                 namespace=interpreter.Namespace.from_json(state.namespace) if state.namespace else None,
             )
         except Suspend as signal:
+            if isinstance(signal.payload, GuardPending):  # guard the arguments, then replay
+                await _guard_arguments(ctx, signal.payload)
+                continue
             ctx.session_meta = gateway.session_meta
             event = signal.payload
             assert isinstance(event, Event)

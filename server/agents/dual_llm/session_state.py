@@ -13,6 +13,7 @@
     names      the names of the variables the current turn's program left, once it succeeded
     cache      `force_to_cache` results: cache key -> the raw result value, for the whole session
     done_steps multi-step planning: this turn's programs that ran to the end, with the names they left
+    guards     guard verdicts on client calls' arguments of the current attempt, by call digest
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ class DualState:
     names: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
     done_steps: list[list[Any]] = field(default_factory=list)
+    guards: dict[str, Any] = field(default_factory=dict)
 
     def new_attempt(self, snapshot: dict[str, Any]) -> None:
         self.program = None
         self.events = []
+        self.guards = {}
         self.snapshot = snapshot
 
     def new_turn(self, request: str, snapshot: dict[str, Any]) -> None:
@@ -71,7 +74,7 @@ class DualState:
             "events": events_to_json(self.events), "snapshot": self.snapshot, "steps": self.steps,
             "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
             "namespace": self.namespace, "names": self.names, "cache": self.cache,
-            "done_steps": self.done_steps,
+            "done_steps": self.done_steps, "guards": self.guards,
         }
 
     @staticmethod
@@ -92,4 +95,5 @@ class DualState:
             names=list(data.get("names") or []),
             cache=dict(data.get("cache") or {}),
             done_steps=list(data.get("done_steps") or []),
+            guards=dict(data.get("guards") or {}),
         )

@@ -13,6 +13,7 @@ from server.api.auth import Authenticator
 from server.api.error_handlers import install_error_handlers
 from server.api.services import Services
 from server.audit import AuditLog
+from server.audit.decisions import DecisionLog
 from server.errors import StoreUnavailable
 from server.guards import ScoreCache
 from server.keys import KeyStore
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=MeteredSessionStore(sessions, meters),
             providers=providers,
             scores=ScoreCache(),  # issue 5: one tag-LLM score cache per process
+            decisions=DecisionLog(audit),
         )
         try:
             yield

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from server.agents.single_llm_guards import RequestGuards, add_usage
+from server.audit.decisions import DecisionLog
 from server.agents.single_llm_policy import STATE_KEY, Enforcer, decode_arguments, load_request_policy
 from server.config.models import Blocker, Classifier
 from server.config.session import PolicyConfig
@@ -163,6 +164,7 @@ async def run_passthrough(
     providers: ProviderRegistry,
     stream: bool,
     scores: ScoreCache | None = None,
+    decisions: DecisionLog | None = None,
 ) -> JsonOutcome | StreamOutcome:
     """`scores`: the process's tag-LLM score cache (`Services.scores`)."""
     codec = CODECS[req.format]
@@ -179,6 +181,7 @@ async def run_passthrough(
             clear=req.clear_session_meta,
             opens_turn=hints.opens_turn,
             session_id=turn.session.id,
+            on_decision=decisions.bound(session_id=turn.session.id, owner=req.owner) if decisions else None,
         )
         guards = RequestGuards.build(
             req, providers=providers, provider=req.provider, model=req.model, api_key=api_key, cache=scores,

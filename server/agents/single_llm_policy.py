@@ -62,6 +62,7 @@ from server.agents.single_llm_guards import GuardOutcome, guard_denial, guarded_
 from server.guards import GuardError, GuardReport
 from server.policy.engine import CheckRecord, PolicySet, Verdict, denial_message
 from server.policy.errors import PolicyLoadError, PolicyRuntimeError
+from server.audit.decisions import OnDecision
 from server.policy.history import history_entry
 from server.policy.metadata import DEFAULT_META, Labelled, MetaData
 from server.policy.results import unwrap_result
@@ -134,14 +135,20 @@ class PolicyState:
 
 
 def record_verdict(
-    state: PolicyState, record: CheckRecord, *, session_id: str, call_id: str | None, language: str
+    state: PolicyState,
+    record: CheckRecord,
+    *,
+    session_id: str,
+    call_id: str | None,
+    language: str,
+    on_decision: OnDecision | None = None,
 ) -> None:
-    """The one place a single-LLM verdict is recorded: policy_check_history now.
-
-    The audit log and metrics hook in here too (tool name, verdict and rules only: argument
-    values never leave this function).
-    """
-    state.history.append(history_entry(record, call_id=call_id, language=language))
+    """The one place a single-LLM verdict is recorded: policy_check_history, audit log, metrics
+    (tool name, verdict and rules only: argument values never leave this function)."""
+    entry = history_entry(record, call_id=call_id, language=language)
+    state.history.append(entry)
+    if on_decision is not None:
+        on_decision(entry)
     log.info("policy verdict session=%s tool=%s verdict=%s", session_id, record.tool, record.verdict.value)
 
 
@@ -197,8 +204,10 @@ class Enforcer:
         state: PolicyState,
         session_meta: MetaData,
         session_id: str = "",
+        on_decision: OnDecision | None = None,
     ) -> None:
         self.session_id = session_id
+        self.on_decision = on_decision
         self.policy = policy
         self.config = config
         self.state = state
@@ -218,12 +227,16 @@ class Enforcer:
         clear: str,
         opens_turn: bool,
         session_id: str = "",
+        on_decision: OnDecision | None = None,
     ) -> Enforcer:
         """The enforcer of one request, with session metadata cleared per `clear_session_meta`."""
         reset = clear == "every_attempt" or (clear == "every_turn" and opens_turn)
         meta = DEFAULT_META if reset else MetaData.from_json(stored_meta)
         state = PolicyState.from_json(stored_state)
-        return cls(policy=policy, config=config, state=state, session_meta=meta, session_id=session_id)
+        return cls(
+            policy=policy, config=config, state=state, session_meta=meta, session_id=session_id,
+            on_decision=on_decision,
+        )
 
     # -- tool results in the request ----------------------------------------------------------
 
@@ -348,6 +361,7 @@ class Enforcer:
                 session_id=self.session_id,
                 call_id=call.call_id or None,
                 language=self.policy.language,
+                on_decision=self.on_decision,
             )
             if record.allowed:
                 sent = {k: a.value for k, a in args.items()}

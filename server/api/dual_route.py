@@ -51,6 +51,7 @@ async def serve_dual(
         store=services.sessions,
         providers=services.providers,
         generated=shared_cache(services.keys.engine),
+        decisions=services.decisions,
     )
     options: dict[str, Any] = {"session_id": session_id, "model": config.reported_model}
     if route.format is WireFormat.RESPONSES:

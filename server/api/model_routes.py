@@ -106,6 +106,7 @@ async def _serve_model(
         store=services.sessions,
         providers=services.providers,
         stream=stream,
+        decisions=services.decisions,
         scores=services.scores,
     )
     headers = {"X-Session-ID": outcome.session_id}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from server.api.auth import Authenticator
+from server.audit.decisions import DecisionLog
 from server.guards import ScoreCache
 from server.keys import KeyStore
 from server.providers.registry import ProviderRegistry
@@ -21,4 +22,5 @@ class Services:
     authenticate: Authenticator
     sessions: SessionStore
     providers: ProviderRegistry
-    scores: ScoreCache = field(default_factory=ScoreCache)  # the guards' tag-LLM score cache (issue 5)
+    scores: ScoreCache = field(default_factory=ScoreCache)
+    decisions: DecisionLog = field(default_factory=DecisionLog)  # audit log + verdict metrics  # the guards' tag-LLM score cache (issue 5)

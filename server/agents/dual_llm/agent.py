@@ -20,6 +20,7 @@ import regex
 
 from server.agents.dual_llm.guards import DualGuards, guarded_result, recorded_scores
 from server.agents.dual_llm.ledger import cache_key_of
+from server.audit.decisions import DecisionLog, OnDecision
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
 from server.agents.dual_llm.support import reject_unsupported
@@ -141,9 +142,15 @@ def _settle_results(
 
 
 async def run_dual(
-    req: DualRequest, *, store: SessionStore, providers: ProviderRegistry, generated: TwoLevelCache | None = None
+    req: DualRequest,
+    *,
+    store: SessionStore,
+    providers: ProviderRegistry,
+    generated: TwoLevelCache | None = None,
+    decisions: DecisionLog | None = None,
 ) -> tuple[str, Outcome]:
-    """`generated`: where `policy.auto_gen` policies are cached (server.policygen.auto)."""
+    """`generated`: where `policy.auto_gen` policies are cached (server.policygen.auto);
+    `decisions`: where every new verdict goes (audit log, metrics)."""
     config = req.config
     reject_unsupported(config)
     policy = _policy(config)
@@ -156,7 +163,8 @@ async def run_dual(
                 config, tools, owner=req.owner, provider=req.provider, byok=req.byok,
                 providers=providers, cache=generated or default_cache(),
             )
-        outcome, session = await _step(req, session, policy, providers, usage)
+        on_decision = decisions.bound(session_id=session.id, owner=req.owner) if decisions else None
+        outcome, session = await _step(req, session, policy, providers, usage, on_decision)
         session = await _persist(store, session, stored=stored, outcome=outcome, max_n_turns=config.fsm.max_n_turns)
         return session.id, outcome
     finally:
@@ -169,7 +177,12 @@ def _stored_tools(session: Session) -> tuple[ToolSpec, ...]:
 
 
 async def _step(
-    req: DualRequest, session: Session, policy: Any, providers: ProviderRegistry, usage: Usage = Usage()
+    req: DualRequest,
+    session: Session,
+    policy: Any,
+    providers: ProviderRegistry,
+    usage: Usage = Usage(),
+    on_decision: OnDecision | None = None,
 ) -> tuple[Outcome, Session]:
     config, conv = req.config, req.conversation
     state = DualState.from_json(session.state.get(_STATE))
@@ -213,6 +226,7 @@ async def _step(
         usage=usage,
         guards=DualGuards(config, client=providers.client(req.provider), model=config.pllm_model, api_key=api_key,
                           cache=req.scores),
+        on_decision=on_decision,
     )
     outcome = await run_turn(ctx)
     if not isinstance(outcome, ToolCallsOutcome):

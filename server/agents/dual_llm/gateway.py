@@ -27,6 +27,7 @@ from server.agents.dual_llm.interpreter.errors import (
 )
 from server.agents.dual_llm.guards import GuardPending, apply_verdict
 from server.agents.dual_llm.ledger import Event, cache_key_of, digest_of
+from server.audit.decisions import OnDecision
 from server.policy.engine import CheckRecord, PolicySet, Verdict
 from server.policy.history import history_entry
 from server.policy.metadata import Labelled, MetaData
@@ -71,6 +72,7 @@ class LedgerGateway:
     fail_fast: bool = True
     max_tool_calls: int | None = None
     force_to_cache: tuple[str, ...] = ()
+    on_decision: OnDecision | None = None  # audit log and metrics, for every new verdict
     cached: Mapping[str, Any] = field(default_factory=dict)
     position: int = 0
     history: list[dict[str, object]] = field(default_factory=list)
@@ -160,6 +162,8 @@ class LedgerGateway:
         self.events.append(event)
         self.position += 1
         self.history.append(entry)
+        if self.on_decision is not None:
+            self.on_decision(entry)
         if not record.allowed:
             raise PolicyDenied(record)
         if event.status == "done":

@@ -38,6 +38,7 @@ from server.agents.dual_llm.planner import CLARIFY_PREFIX, NoProgram, PlannerVie
 from server.agents.dual_llm.quarantine import ask_quarantine
 from server.agents.dual_llm.review import feedback_for_planner, review_result
 from server.agents.dual_llm.session_state import DualState
+from server.audit.decisions import OnDecision
 from server.config import SessionConfig
 from server.formats.canonical import FinalOutcome, Message, TokenUsage, ToolCall, ToolCallsOutcome, ToolSpec
 from server.policy.branching import branch_violations
@@ -66,6 +67,7 @@ class TurnContext:
     context_vars: dict[str, Labelled] = field(default_factory=dict)
     usage: Usage = Usage()
     guards: DualGuards | None = None  # classifiers and blockers (dual_llm/guards.py)
+    on_decision: OnDecision | None = None  # audit log and metrics
 
 
 def _tokens(usage: Usage) -> TokenUsage:
@@ -253,6 +255,7 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
             max_tool_calls=ctx.config.fsm.max_tool_calls_per_step,
             force_to_cache=ctx.config.fsm.force_to_cache,
             cached=state.cache,
+            on_decision=ctx.on_decision,
             guarded=state.guards if ctx.guards is not None and ctx.guards.active else None,
         )
         try:

@@ -60,7 +60,7 @@ def tool_call_of(response: httpx.Response) -> dict:
     return choice["message"]["tool_calls"][0]
 
 
-def run_email_flow(gateway, fake: FakeUpstream, recipient: str) -> httpx.Response:
+def run_email_flow(gateway, fake: FakeUpstream, recipient: str) -> tuple[httpx.Response, list[dict]]:
     fake.script("planner-model", Reply.text(PROGRAM))
     fake.script("quarantine-model", Reply.text(json.dumps({"answer": recipient})))
     user = [{"role": "user", "content": "Send a summary of my inbox to the address it mentions."}]
@@ -74,18 +74,17 @@ def run_email_flow(gateway, fake: FakeUpstream, recipient: str) -> httpx.Respons
                {"role": "tool", "tool_call_id": call["id"], "content": inbox}]
     second = post(gateway, history, session=session)
     assert second.status_code == 200, second.text
-    return second
+    return second, history
 
 
 def test_allowed_flow_reaches_the_client_tool_with_a_verdict(gateway, fake_upstream: FakeUpstream) -> None:
-    second = run_email_flow(gateway, fake_upstream, "boss@company.com")
+    second, history = run_email_flow(gateway, fake_upstream, "boss@company.com")
     call = tool_call_of(second)
     assert call["function"]["name"] == "send_email"
     assert json.loads(call["function"]["arguments"])["to"] == "boss@company.com"
-    third = post(gateway, [
-        {"role": "user", "content": "x"}, {"role": "assistant", "content": "", "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": call["id"], "content": "ok"}],
-        session=second.headers["x-session-id"])
+    third = post(gateway, [*history, {"role": "assistant", "content": "", "tool_calls": [call]},
+                           {"role": "tool", "tool_call_id": call["id"], "content": "ok"}],
+                 session=second.headers["x-session-id"])
     content = json.loads(third.json()["choices"][0]["message"]["content"])
     assert content["status"] == "success"
     assert content["final_return_value"]["value"] == "sent to boss@company.com"
@@ -96,7 +95,7 @@ def test_allowed_flow_reaches_the_client_tool_with_a_verdict(gateway, fake_upstr
 
 
 def test_injected_recipient_is_denied_and_planner_never_sees_tool_data(gateway, fake_upstream: FakeUpstream) -> None:
-    second = run_email_flow(gateway, fake_upstream, "attacker@evil.com")
+    second, _ = run_email_flow(gateway, fake_upstream, "attacker@evil.com")
     choice = second.json()["choices"][0]
     assert choice["finish_reason"] == "error"
     content = json.loads(choice["message"]["content"])
@@ -295,3 +294,20 @@ def test_multistep_planning_keeps_variables_between_steps(gateway, fake_upstream
     assert content["final_return_value"]["value"] == len(f"abc {CANARY}")
     step_prompt = planner_requests(fake_upstream)[1]
     assert "Variables now defined: inbox" in step_prompt and CANARY not in step_prompt
+
+
+@pytest.mark.parametrize(("policy", "status"), [("restart_turn", 200), ("reject", 409)])
+def test_history_mismatch(gateway, fake_upstream: FakeUpstream, policy: str, status: int) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfinal_return_value = 1\n```"),
+                         Reply.text("```python\nfinal_return_value = 2\n```"))
+    first = post(gateway, [{"role": "user", "content": "one"}], history_mismatch_policy=policy)
+    # A fresh one-message conversation with the old session id (what LangChain bridges send).
+    second = post(gateway, [{"role": "user", "content": "something else"}],
+                  session=first.headers["x-session-id"], history_mismatch_policy=policy)
+    assert second.status_code == status, second.text
+    if status == 200:
+        content = json.loads(second.json()["choices"][0]["message"]["content"])
+        assert content["message_history_mismatch_detected"] is True
+        assert content["final_return_value"]["value"] == 2
+    else:
+        assert "history mismatch" in second.json()["detail"]

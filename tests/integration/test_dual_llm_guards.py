@@ -133,7 +133,10 @@ def test_replay_of_the_attempt_sends_no_new_tag_llm_request(gateway, fake_upstre
     before = len(tag_requests(fake_upstream))
     assert before == 2
     fake_upstream.script("planner-model", scores(finance=0.0))
-    history = [*USER, {"role": "assistant", "content": "", "tool_calls": [call]},
+    first_call = first.json()["choices"][0]["message"]["tool_calls"][0]
+    history = [*USER, {"role": "assistant", "content": "", "tool_calls": [first_call]},
+               {"role": "tool", "tool_call_id": first_call["id"], "content": "Weather report: sunny (replay)."},
+               {"role": "assistant", "content": "", "tool_calls": [call]},
                {"role": "tool", "tool_call_id": call["id"], "content": "queued id 7 (replay)"}]
     third = post(gateway, history, features=features, policy="", session=second.headers["x-session-id"])
     assert content(third)["status"] == "success"

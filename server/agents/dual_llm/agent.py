@@ -189,7 +189,15 @@ async def _step(
     session_meta = MetaData.from_json(session.session_meta)
     results = _trailing_results(conv.messages)
     tools = conv.tools or tuple(ToolSpec(**t) for t in state.tools)
-    if conv.messages and conv.messages[-1].role in ("user", "developer") or not state.events and not results:
+    mismatch = _history_mismatch(state, conv, policy_name=config.fsm.history_mismatch_policy)
+    if mismatch:  # restart_turn / continue: replan from the caller's last request (spec 6.5)
+        state.events = []
+        results = []
+    if (
+        mismatch
+        or conv.messages and conv.messages[-1].role in ("user", "developer")
+        or not state.events and not results
+    ):
         if config.fsm.clear_session_meta == "every_turn":
             session_meta = MetaData()
         trusted = [m for m in conv.messages if m.role in ("user", "developer")]
@@ -228,7 +236,9 @@ async def _step(
                           cache=req.scores),
         on_decision=on_decision,
     )
+    ctx.mismatch = mismatch
     outcome = await run_turn(ctx)
+    state.seen = fingerprint(conv.messages) + [_answer_fingerprint(outcome)]
     if not isinstance(outcome, ToolCallsOutcome):
         if state.program and not outcome.failed:
             state.turns.append([state.request, state.program, state.names])
@@ -254,6 +264,49 @@ async def _guard_results(
             value = interpret_result(message.text, is_error=False, fsm=fsm).value
             out[message.tool_call_id or ""] = await guards.run([value], "result", recorded)
     return out
+
+
+def fingerprint(messages: tuple[Message, ...]) -> list[list[str]]:
+    """What history reconciliation compares (spec 6.5): roles, trusted texts, tool-call ids.
+
+    Assistant texts are left out: clients re-serialise our answers in their own ways.
+    """
+    out: list[list[str]] = []
+    for m in messages:
+        if m.role == "assistant":
+            out.append(["assistant", *(c.id for c in m.tool_calls)])
+        elif m.role == "tool":
+            out.append(["tool", m.tool_call_id or ""])
+        else:
+            out.append([m.role, m.text])
+    return out
+
+
+def _answer_fingerprint(outcome: Outcome) -> list[str]:
+    calls = outcome.calls if isinstance(outcome, ToolCallsOutcome) else ()
+    return ["assistant", *(c.id for c in calls)]
+
+
+def _history_mismatch(state: DualState, conv: Conversation, *, policy_name: str) -> bool:
+    """True when the caller's history diverges from what this session answered.
+
+    Responses continuations (`previous_response_id`) carry only new items and are not compared.
+    `reject` answers 409; `restart_turn` and `continue` both replan from the caller's last request
+    (this server keeps no message history to cut, so the two behave the same) and the answer says
+    `message_history_mismatch_detected`.
+    """
+    if not state.seen or conv.previous_response_id:
+        return False
+    seen = fingerprint(conv.messages)
+    if seen[: len(state.seen)] == state.seen:
+        return False
+    if policy_name == "reject":
+        raise Conflict(
+            "history mismatch: the messages do not continue this session's conversation "
+            "(fsm.history_mismatch_policy is 'reject'); resend the session's history, or start a new session",
+            code="history_mismatch",
+        )
+    return True
 
 
 def _call_ids(session_id: str) -> Callable[[], str]:

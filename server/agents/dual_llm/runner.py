@@ -68,6 +68,7 @@ class TurnContext:
     usage: Usage = Usage()
     guards: DualGuards | None = None  # classifiers and blockers (dual_llm/guards.py)
     on_decision: OnDecision | None = None  # audit log and metrics
+    mismatch: bool = False  # the caller's history diverged; the answer says so (spec 6.5)
 
 
 def _tokens(usage: Usage) -> TokenUsage:
@@ -81,6 +82,7 @@ def _fail(ctx: TurnContext, code: str, message: str) -> FinalOutcome:
         usage=_tokens(ctx.usage),
         program=ctx.state.program,
         history=ctx.state.history,
+        mismatch=ctx.mismatch,
     )
 
 
@@ -347,6 +349,7 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
                 if ctx.config.response_format.include_namespace_snapshot
                 else None,
                 printed=[str(p.value) for p in result.printed],
+                mismatch=ctx.mismatch,
             )
         if isinstance(planned, FinalOutcome):
             return planned

@@ -12,6 +12,7 @@
     namespace  variables kept from earlier turns, with their metadata (lossless interpreter form)
     names      the names of the variables the current turn's program left, once it succeeded
     cache      `force_to_cache` results: cache key -> the raw result value, for the whole session
+    seen       fingerprint of the conversation as last answered (history reconciliation, spec 6.5)
     done_steps multi-step planning: this turn's programs that ran to the end, with the names they left
     guards     guard verdicts on client calls' arguments of the current attempt, by call digest
 """
@@ -43,6 +44,7 @@ class DualState:
     cache: dict[str, Any] = field(default_factory=dict)
     done_steps: list[list[Any]] = field(default_factory=list)
     guards: dict[str, Any] = field(default_factory=dict)
+    seen: list[list[str]] = field(default_factory=list)
 
     def new_attempt(self, snapshot: dict[str, Any]) -> None:
         self.program = None
@@ -74,7 +76,7 @@ class DualState:
             "events": events_to_json(self.events), "snapshot": self.snapshot, "steps": self.steps,
             "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
             "namespace": self.namespace, "names": self.names, "cache": self.cache,
-            "done_steps": self.done_steps, "guards": self.guards,
+            "done_steps": self.done_steps, "guards": self.guards, "seen": self.seen,
         }
 
     @staticmethod
@@ -96,4 +98,5 @@ class DualState:
             cache=dict(data.get("cache") or {}),
             done_steps=list(data.get("done_steps") or []),
             guards=dict(data.get("guards") or {}),
+            seen=list(data.get("seen") or []),
         )

@@ -142,7 +142,7 @@ def result_value(view: ToolResultView) -> Any:
     if text is not None:
         try:
             raw = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return unwrap_result(raw, MetaData()).value
 

@@ -169,7 +169,7 @@ def decode_value(text: str | None, content: Any) -> Any:
         return content
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -187,7 +187,7 @@ def decode_arguments(raw: Any) -> dict[str, Any] | None:
             return {}
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return value if isinstance(value, dict) else None
     return {} if raw is None else None

@@ -34,6 +34,8 @@ async def read_json_object(request: Request, *, limit: int) -> dict[str, Any]:
         raise BadRequest("request body is empty; expected a JSON object", code="invalid_json")
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply", code="invalid_json") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         where = f" at line {err.lineno}, column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
         raise BadRequest(

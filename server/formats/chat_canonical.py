@@ -33,7 +33,7 @@ def _arguments(raw: Any, path: str) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except (TypeError, json.JSONDecodeError):
+    except (TypeError, ValueError, RecursionError):
         raise BadRequest(f"{path}: must be a JSON object encoded as a string", param=path) from None
     if not isinstance(value, dict):
         raise BadRequest(f"{path}: must encode a JSON object", param=path)

@@ -48,7 +48,7 @@ def _item(raw: Any, i: int) -> Message | None:
     if kind == "function_call":
         try:
             args = json.loads(raw.get("arguments") or "{}")
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise BadRequest(f"{path}.arguments: must be JSON text", param=f"{path}.arguments") from None
         call = ToolCall(id=str(raw.get("call_id", "")), name=str(raw.get("name", "")),
                         arguments=args if isinstance(args, dict) else {})

@@ -208,3 +208,18 @@ def test_allow_list_and_missing_managed_key(fake_upstream_server, tmp_path) -> N
     finally:
         server.stop()
         fake_upstream_server.reset()
+
+
+def test_deeply_nested_body_is_400(gateway) -> None:
+    deep = b'{"model": "m", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert_error(post(gateway, CHAT, deep), 400, "nested too deeply")
+
+
+def test_deeply_nested_tool_arguments_are_400_in_dual_llm(gateway) -> None:
+    args = "[" * 100_000 + "]" * 100_000
+    body = {"model": "p,q", "messages": [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+                                                               "function": {"name": "f", "arguments": args}}]}]}
+    r = post(gateway, CHAT, body, **{"X-Features": json.dumps({"agent_arch": "dual-llm"})})
+    assert_error(r, 400, "must be a JSON object")

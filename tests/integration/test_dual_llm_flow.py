@@ -311,3 +311,25 @@ def test_history_mismatch(gateway, fake_upstream: FakeUpstream, policy: str, sta
         assert content["final_return_value"]["value"] == 2
     else:
         assert "history mismatch" in second.json()["detail"]
+
+
+@pytest.mark.parametrize("result", [
+    "[" * 100_000 + "]" * 100_000,            # deeply nested JSON
+    "x" * 2_000_000,                          # huge
+    "\udcff bad surrogate \x00 and NUL",      # not valid UTF-8 once encoded
+], ids=["deep", "huge", "non-utf8"])
+def test_hostile_tool_results_fail_cleanly_and_keep_the_session(gateway, fake_upstream: FakeUpstream, result: str) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nr = read_inbox()\nfinal_return_value = len(str(r))\n```"))
+    first = post(gateway, [{"role": "user", "content": "read"}])
+    call = tool_call_of(first)
+    body = json.dumps({"model": MODEL, "tools": TOOLS, "messages": [
+        {"role": "user", "content": "read"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": result}]}, ensure_ascii=False)
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Config": json.dumps({"fsm": {"max_n_turns": 5}}), "X-Session-ID": first.headers["x-session-id"],
+               "Content-Type": "application/json"}
+    r = httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=60,
+                   content=body.encode("utf-8", "surrogateescape"))
+    assert r.status_code < 500, r.text
+    if r.status_code == 200:
+        assert json.loads(r.json()["choices"][0]["message"]["content"])["status"] in ("success", "failure")

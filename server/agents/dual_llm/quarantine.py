@@ -66,7 +66,7 @@ def _parse(text: str, schema: dict[str, Any]) -> tuple[Any, bool] | str:
         body = body.strip("`").removeprefix("json").strip()
     try:
         data = json.loads(body)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return "Your answer was not valid JSON. Reply with one JSON object only."
     if not isinstance(data, dict):
         return 'Reply with an object: {"answer": ...} or {"not_enough_information": true}.'

@@ -46,7 +46,7 @@ async def review_result(client: LlmClient, *, model: str, api_key: str, request:
     )
     try:
         data = json.loads(got.text.strip().strip("`").removeprefix("json").strip())
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):
         return Review(False, "the review could not be read", got.usage)
     if not isinstance(data, dict) or not isinstance(data.get("approve"), bool):
         return Review(False, "the review could not be read", got.usage)

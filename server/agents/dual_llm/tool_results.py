@@ -36,7 +36,7 @@ def _codex(text: str) -> str | dict[str, Any]:
     """Codex CLI's `{"output": ..., "metadata": {"exit_code": ...}}` → output text and exit code."""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+    except (json.JSONDecodeError, ValueError, RecursionError):
         return text
     if isinstance(data, dict) and isinstance(data.get("output"), str):
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
@@ -49,7 +49,7 @@ def _decode(text: str, *, strict: bool) -> Any:
         return text
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+    except (json.JSONDecodeError, ValueError, RecursionError):  # too deep: the program gets the text
         return text
 
 

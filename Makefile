@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/langgraph.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

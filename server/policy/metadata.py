@@ -142,6 +142,18 @@ class MetaData:
         """Parse the wire shape; missing fields take their defaults; unknown keys are errors."""
         if data is None or data == _DEFAULT_JSON:  # the common case, without building sets
             return DEFAULT_META
+        key = _cache_key(data)
+        if key is not None and (hit := _PARSED.get(key)) is not None:
+            return hit
+        parsed = MetaData._parse(data, path=path)
+        if key is not None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = parsed
+        return parsed
+
+    @staticmethod
+    def _parse(data: Mapping[str, Any], *, path: str) -> MetaData:
         if not isinstance(data, Mapping):
             raise MetaDataError(f"{path}: must be an object with producers, consumers, tags")
         unknown = set(data) - {"producers", "consumers", "tags"}
@@ -164,6 +176,20 @@ class MetaData:
 
 DEFAULT_META = MetaData()
 _DEFAULT_JSON = {"producers": [], "consumers": ["*"], "tags": []}
+# Parsed wire metadata by content: replays parse the same few triples thousands of times. A cache
+# that can be rebuilt at any moment (bounded, cleared when full).
+_PARSED: dict[tuple[tuple[Any, ...], ...], MetaData] = {}
+_PARSED_MAX = 4096
+
+
+def _cache_key(data: Any) -> tuple[tuple[Any, ...], ...] | None:
+    if not isinstance(data, dict) or len(data) != 3:
+        return None
+    try:
+        key = (tuple(data["producers"]), tuple(data["consumers"]), tuple(data["tags"]))
+    except (KeyError, TypeError):
+        return None
+    return key if all(isinstance(i, str) for part in key for i in part) else None
 __all__.append("DEFAULT_META")
 
 

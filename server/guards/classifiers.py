@@ -28,7 +28,7 @@ from server.guards.blockers import find_files, find_urls
 from server.guards.pii import find_pii
 from server.guards.tag_llm import Category
 
-__all__ = ["ClassifierSpec", "BlockerSpec", "CLASSIFIERS", "BLOCKERS"]
+__all__ = ["ClassifierSpec", "BlockerSpec", "CLASSIFIERS", "BLOCKERS", "PERSON_NAMES"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +74,9 @@ BLOCKERS: Mapping[str, BlockerSpec] = MappingProxyType(
         "file_blocker": BlockerSpec("file_blocker", "__file_masked", find_files),
     }
 )
+
+
+# `pii_redaction`'s second half (issue 5): person names cannot be found by local patterns, so when
+# a tag LLM is configured anyway (for toxicity or a topic) it also rates whether a value names a
+# person, and a positive rating adds `__pii` (tag only: the LLM gives no spans to redact).
+PERSON_NAMES = ClassifierSpec("pii_redaction", "__pii", category=Category.PERSON_NAMES)

@@ -39,7 +39,7 @@ from server.guards.base import (
     as_text,
     time_budget,
 )
-from server.guards.classifiers import BLOCKERS, CLASSIFIERS, BlockerSpec, ClassifierSpec
+from server.guards.classifiers import BLOCKERS, CLASSIFIERS, PERSON_NAMES, BlockerSpec, ClassifierSpec
 from server.guards.redact import Placeholders, redact
 from server.guards.tag_llm import Category, TagLlm, prepare_text, text_key
 from server.policy.metadata import DEFAULT_META, MetaData
@@ -239,6 +239,8 @@ async def run_guards(
     if scored and llm is None:
         names = ", ".join(spec.name for spec, _ in scored)
         raise GuardError(f"classifier(s) {names} need the tag LLM; pass a TagLlm to run_guards")
+    if llm is not None:  # person names: pii_redaction through the tag LLM when there is one
+        scored += [(PERSON_NAMES, t) for spec, t in classifiers if spec.name == PERSON_NAMES.name]
     run = _Run(
         local=[(s, t) for s, t in classifiers if s.find is not None],
         blockers=blockers,

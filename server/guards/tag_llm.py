@@ -50,12 +50,14 @@ class Category(StrEnum):
     TOXICITY = "toxicity"
     HEALTHCARE = "healthcare"
     FINANCE = "finance"
+    PERSON_NAMES = "person_names"
 
 
 _DESCRIPTIONS: dict[Category, str] = {
     Category.TOXICITY: "insults, harassment, hate, threats, or sexual or violent content aimed at people",
     Category.HEALTHCARE: "medical or health matters: conditions, symptoms, treatments, medication, patient data",
     Category.FINANCE: "money matters: banking, payments, investments, loans, taxes, account or card data",
+    Category.PERSON_NAMES: "the text names a real person (a first and last name, or a full name)",
 }
 
 SYSTEM_PROMPT = (

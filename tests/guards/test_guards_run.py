@@ -148,3 +148,25 @@ async def test_meta_adds_tags_copy_on_write() -> None:
     base = MetaData(producers=frozenset({"mail"}))
     assert report.meta(0, base).tags == {"__pii"} and report.meta(0, base).producers == {"mail"}
     assert report.meta(1, base) is base and base.tags == frozenset()
+
+
+async def test_person_names_through_the_tag_llm_add_the_pii_tag(fake_upstream, tmp_path) -> None:
+    """pii_redaction asks the tag LLM about person names when one is configured; tag only."""
+
+
+    fake_upstream.script("tagger-model", scores_reply(
+        {"id": 0, "toxicity": 0.0, "person_names": 0.9}, {"id": 1, "toxicity": 0.0, "person_names": 0.1}))
+    cfg = config([{"name": "pii_redaction"}, {"name": "toxicity_filter"}])
+    async with tag_llm(fake_upstream, tmp_path) as llm:
+        report = await run_guards(["Jane Roe asked for a refund", "the weather is fine"], config=cfg,
+                                  llm=llm, direction="result")
+    assert report.tags == (frozenset({"__pii"}), frozenset())
+    assert report.values == ("Jane Roe asked for a refund", "the weather is fine")  # no spans: tag only
+    assert "person" in json.dumps(fake_upstream.last_request.json)
+
+
+async def test_without_a_tag_llm_pii_redaction_stays_local(fake_upstream, tmp_path) -> None:
+
+
+    report = await run_guards(["Jane Roe"], config=config([{"name": "pii_redaction"}]), llm=None, direction="result")
+    assert report.tags == (frozenset(),) and fake_upstream.requests == []

@@ -105,7 +105,7 @@ async def test_non_utf8_bytes_and_lone_surrogates(fake_upstream: FakeUpstream, t
                                   llm=llm, direction="result")
     assert report.values == ("mail [EMAIL_1] \ufffd\ufffd", "broken \ud800 [EMAIL_2]")  # bytes come back as str
     assert [i["text"] for i in sent_items(fake_upstream)] == ["mail [EMAIL_1] \ufffd\ufffd", "broken \ufffd [EMAIL_2]"]
-    assert len(set(report.recorded)) == 2
+    assert len(set(report.recorded)) == 4  # toxicity and person names (pii_redaction) per text
 
 
 async def test_deep_nesting_is_refused_with_its_path() -> None:

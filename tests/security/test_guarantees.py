@@ -114,3 +114,32 @@ def test_every_emitted_tool_call_has_a_recorded_verdict(gateway, fake_upstream: 
     assert all(call["id"] in recorded for call in s.emitted)
     if recipient.endswith("evil.com"):
         assert final["status"] == "failure" and [c["function"]["name"] for c in s.emitted] == ["fetch"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "planner_sees_canary", "planner_sees"),
+    [
+        ({}, False, None),
+        ({"query_include_tool_results": True}, True, "Tool result"),
+        ({"query_inline_roles": ["tool"]}, True, "Tool result"),
+        ({"query_include_tool_calls": True}, False, "Tool calls: fetch"),
+        ({"query_include_tool_args": True}, False, "Tool calls: fetch({})"),
+        ({"query_inline_roles": ["assistant"]}, True, None),  # the client's copy of our answer holds the data
+    ],
+    ids=["defaults", "include_tool_results", "inline_tool", "include_tool_calls", "include_tool_args", "inline_assistant"],
+)
+def test_each_prompt_opt_out_does_what_it_says(gateway, fake_upstream: FakeUpstream, prompt, planner_sees_canary, planner_sees) -> None:
+    """Spec dual-llm 9: opt-outs put client-side content in front of the planner; defaults never do."""
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\nnote = fetch()\nfinal_return_value = note\n```"),
+        Reply.text("```python\nfinal_return_value = 'second'\n```"),
+    )
+    s = Session(gateway, fake_upstream)
+    s.headers["X-Config"] = json.dumps({"fsm": {"max_n_turns": 5}, "prompt": {"pllm": prompt}})
+    s.turn("fetch my note")
+    s.turn("and now?")
+    second_prompt = json.dumps(fake_upstream.requests[-1].json)
+    assert (CANARY in second_prompt) is planner_sees_canary
+    if planner_sees:
+        assert planner_sees in second_prompt

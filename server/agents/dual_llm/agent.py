@@ -21,6 +21,7 @@ import regex
 from server.agents.dual_llm.guards import DualGuards, guarded_result, recorded_scores
 from server.agents.dual_llm.ledger import cache_key_of
 from server.audit.decisions import DecisionLog, OnDecision
+from server.agents.dual_llm.planner import planner_conversation
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
 from server.agents.dual_llm.support import reject_unsupported
@@ -43,7 +44,6 @@ from server.sessions.store import SessionStore
 
 __all__ = ["DualRequest", "run_dual"]
 
-_TRUSTED_ROLES = ("system", "developer", "user")
 _STATE = "dual"
 
 
@@ -226,7 +226,7 @@ async def _step(
         client=providers.client(req.provider),
         api_key=api_key,
         tools=tools,
-        trusted=tuple(m for m in conv.messages if m.role in _TRUSTED_ROLES),
+        trusted=planner_conversation(conv.messages, config.prompt.pllm),
         new_call_id=_call_ids(session.id),
         session_meta=session_meta,
         program_override=conv.user_provided_program,

@@ -8,15 +8,24 @@ sees a tool result, a quarantined-LLM answer, or the client's copies of earlier 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from server.agents.dual_llm.signatures import INTERNAL_TOOL_SIGNATURES, tool_signature
+from server.config.models import PllmPrompt
 from server.formats.canonical import Message, ToolSpec
 from server.providers.completion import ChatTurn
 
-__all__ = ["PlannerView", "planner_messages", "extract_program", "NoProgram", "CLARIFY_PREFIX"]
+__all__ = [
+    "PlannerView",
+    "planner_messages",
+    "planner_conversation",
+    "extract_program",
+    "NoProgram",
+    "CLARIFY_PREFIX",
+]
 
 CLARIFY_PREFIX = "QUESTION:"
 
@@ -105,11 +114,12 @@ def planner_messages(
         note = f"\n# variables kept from this turn: {', '.join(names)}" if names else ""
         turns.append(ChatTurn("assistant", f"```python\n{program}\n```{note}"))
     for message in trusted:
-        role = "user" if message.role in ("user", "developer") else "system"
-        if role == "system" and turns and turns[0].role == "system":
+        if message.role == "system":
             turns[0] = ChatTurn("system", f"{turns[0].content}\n\n{message.text}")
+        elif message.role == "assistant":  # only with the query_inline_roles opt-out
+            turns.append(ChatTurn("assistant", message.text))
         else:
-            turns.append(ChatTurn(role, message.text))
+            turns.append(ChatTurn("user", message.text))
     for program, names in view.steps:
         turns.append(ChatTurn("assistant", f"```python\n{program}\n```"))
         turns.append(ChatTurn("user", _NEXT_STEP.format(names=", ".join(names) or "none")))
@@ -117,6 +127,37 @@ def planner_messages(
         turns.append(ChatTurn("assistant", f"```python\n{program}\n```"))
         turns.append(ChatTurn("user", f"That program failed: {error}\nWrite a corrected program."))
     return turns
+
+
+def planner_conversation(messages: Sequence[Message], prompt: PllmPrompt) -> tuple[Message, ...]:
+    """The caller's messages the planner is shown: system, developer and user messages only.
+
+    Explicit opt-outs of guarantee 1 (spec dual-llm 9), off by default, each adding untrusted or
+    client-echoed content: `query_inline_roles` with `assistant` (the client's copies of earlier
+    answers) or `tool` (tool results); `query_include_tool_calls` (the names of the tools the
+    conversation called), `query_include_tool_args` (with their arguments),
+    `query_include_tool_results` (tool results).
+    """
+    inline = set(prompt.query_inline_roles or ())
+    calls, args, results = (
+        bool(prompt.query_include_tool_calls),
+        bool(prompt.query_include_tool_args),
+        bool(prompt.query_include_tool_results),
+    )
+    out: list[Message] = []
+    for m in messages:
+        if m.role in ("system", "developer", "user"):
+            out.append(m)
+        elif m.role == "assistant":
+            text = m.text if "assistant" in inline else ""
+            if (calls or args) and m.tool_calls:
+                listed = [f"{c.name}({json.dumps(c.arguments, default=str)})" if args else c.name for c in m.tool_calls]
+                text = (text + "\n" if text else "") + "Tool calls: " + ", ".join(listed)
+            if text:
+                out.append(Message("assistant", text))
+        elif m.role == "tool" and ("tool" in inline or results):
+            out.append(Message("user", f"Tool result ({m.tool_call_id}): {m.text}"))
+    return tuple(out)
 
 
 class NoProgram(ValueError):

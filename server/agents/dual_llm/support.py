@@ -17,13 +17,6 @@ __all__ = ["reject_unsupported", "UNSUPPORTED"]
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
     ("fsm.detect_tool_errors", lambda c: c.fsm.detect_tool_errors == "llm"),
     ("fsm.prune_failed_steps", lambda c: not c.fsm.prune_failed_steps),
-    ("prompt.pllm.query_include_tool_results", lambda c: bool(c.prompt.pllm.query_include_tool_results)),
-    ("prompt.pllm.query_include_tool_calls", lambda c: bool(c.prompt.pllm.query_include_tool_calls)),
-    ("prompt.pllm.query_include_tool_args", lambda c: bool(c.prompt.pllm.query_include_tool_args)),
-    (
-        "prompt.pllm.query_inline_roles",
-        lambda c: bool(set(c.prompt.pllm.query_inline_roles or ()) & {"assistant", "tool"}),
-    ),
     (
         "prompt.pllm.context_var_visibility",
         lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),

@@ -333,3 +333,36 @@ def test_hostile_tool_results_fail_cleanly_and_keep_the_session(gateway, fake_up
     assert r.status_code < 500, r.text
     if r.status_code == 200:
         assert json.loads(r.json()["choices"][0]["message"]["content"])["status"] in ("success", "failure")
+
+
+@pytest.mark.parametrize(("prune", "kept"), [(True, False), (False, True)])
+def test_prune_failed_steps(gateway, fake_upstream: FakeUpstream, prune: bool, kept: bool) -> None:
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\nfinal_return_value = undefined_name\n```"),
+        Reply.text("```python\nfinal_return_value = 1\n```"),
+        Reply.text("```python\nfinal_return_value = 2\n```"),
+    )
+    first = post(gateway, [{"role": "user", "content": "one"}], prune_failed_steps=prune)
+    done = first.json()["choices"][0]["message"]["content"]
+    post(gateway, [{"role": "user", "content": "one"}, {"role": "assistant", "content": done},
+                   {"role": "user", "content": "two"}], session=first.headers["x-session-id"], prune_failed_steps=prune)
+    assert ("undefined_name" in planner_requests(fake_upstream)[2]) is kept
+
+
+@pytest.mark.parametrize(("level", "says", "hides"), [
+    ("minimal", "NameError", "undefined_name"),
+    ("normal", "undefined_name", "at line"),
+    ("extra", "at line 1: final_return_value = undefined_name", None),
+])
+def test_debug_info_level(gateway, fake_upstream: FakeUpstream, level: str, says: str, hides: str | None) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfinal_return_value = undefined_name\n```"),
+                         Reply.text("```python\nfinal_return_value = 1\n```"))
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Config": json.dumps({"prompt": {"pllm": {"debug_info_level": level}}})}
+    httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
+               json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+    retry = planner_requests(fake_upstream)[1]
+    assert says in retry
+    if hides:
+        assert hides not in retry.split("That program failed")[-1]

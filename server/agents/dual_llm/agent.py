@@ -241,7 +241,8 @@ async def _step(
     state.seen = fingerprint(conv.messages) + [_answer_fingerprint(outcome)]
     if not isinstance(outcome, ToolCallsOutcome):
         if state.program and not outcome.failed:
-            state.turns.append([state.request, state.program, state.names])
+            kept = [] if config.fsm.prune_failed_steps else state.attempts
+            state.turns.append([state.request, state.program, state.names, kept])
         state.new_turn("", ctx.session_meta.to_json())
     state.tools = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in tools]
     updated = replace(

@@ -74,6 +74,8 @@ class PlannerView:
 
     turns: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     attempts: tuple[tuple[str, str], ...] = ()
+    # per earlier turn, its failed attempts — kept only with `fsm.prune_failed_steps: false`
+    turn_failures: tuple[tuple[tuple[str, str], ...], ...] = ()
     steps: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
@@ -109,8 +111,11 @@ def planner_messages(
         system.append("Predefined variables: " + ", ".join(context_var_names) + ".")
     system.append(_tools_section(tools, internal_tools))
     turns: list[ChatTurn] = [ChatTurn("system", "\n\n".join(system))]
-    for request, program, names in view.turns:
+    for index, (request, program, names) in enumerate(view.turns):
         turns.append(ChatTurn("user", request))
+        for failed, error in view.turn_failures[index] if index < len(view.turn_failures) else ():
+            turns.append(ChatTurn("assistant", f"```python\n{failed}\n```"))
+            turns.append(ChatTurn("user", f"That program failed: {error}"))
         note = f"\n# variables kept from this turn: {', '.join(names)}" if names else ""
         turns.append(ChatTurn("assistant", f"```python\n{program}\n```{note}"))
     for message in trusted:

@@ -95,6 +95,7 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
     state.steps += 1
     view = PlannerView(
         turns=tuple((t[0], t[1], tuple(t[2])) for t in state.turns),
+        turn_failures=tuple(tuple((a[0], a[1]) for a in (t[3] if len(t) > 3 else ())) for t in state.turns),
         attempts=tuple((a[0], a[1]) for a in state.attempts),
         steps=tuple((step[0], tuple(step[1])) for step in state.done_steps),
     )
@@ -104,7 +105,7 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
         internal_tools=sorted(_internal_tools(ctx)),
         view=view,
         clarify=ctx.config.prompt.pllm.clarify_ambiguous_queries,
-        context_var_names=tuple(ctx.context_vars),
+        context_var_names=() if ctx.config.prompt.pllm.context_var_visibility == "none" else tuple(ctx.context_vars),
         flavor=ctx.config.prompt.pllm.flavor or ("code" if ctx.config.family == "code" else "universal"),
         multistep=fsm.enable_multistep_planning,
     )
@@ -147,6 +148,21 @@ async def _failed_step(ctx: TurnContext, program: str, error: str) -> str | Fina
         state.attempts = []
     state.new_attempt(ctx.session_meta.to_json())
     return await _plan(ctx)
+
+
+def _error_for_planner(err: ProgramRuntimeError, ctx: TurnContext) -> str:
+    """`prompt.pllm.debug_info_level`: `minimal` the error type and line only; `normal` the message
+    unless it depends on untrusted data; `extra` adds the failing source line. Redaction applies
+    at every level (guarantee 4)."""
+    level = ctx.config.prompt.pllm.debug_info_level
+    if level == "minimal":
+        return err.redacted().replace(" (message redacted: it depends on untrusted data)", "")
+    text = err.for_planner()
+    if level == "extra" and err.line is not None and ctx.state.program:
+        lines = ctx.state.program.splitlines()
+        if 0 < err.line <= len(lines):
+            text += f"\n  at line {err.line}: {lines[err.line - 1].strip()}"
+    return text
 
 
 def _branch_check(ctx: TurnContext) -> Callable[[MetaData], str | None] | None:
@@ -315,7 +331,7 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
         except ProgramRuntimeError as err:
             if err.type_name == NOT_ENOUGH_INFORMATION and ctx.program_override is not None:
                 return _fail(ctx, "not_enough_information", err.for_planner())
-            planned = await _failed_step(ctx, state.program, err.for_planner())
+            planned = await _failed_step(ctx, state.program, _error_for_planner(err, ctx))
         else:
             ctx.session_meta = gateway.session_meta
             state.history = list(gateway.history)

@@ -16,7 +16,6 @@ __all__ = ["reject_unsupported", "UNSUPPORTED"]
 
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
     ("fsm.detect_tool_errors", lambda c: c.fsm.detect_tool_errors == "llm"),
-    ("fsm.prune_failed_steps", lambda c: not c.fsm.prune_failed_steps),
     (
         "prompt.pllm.context_var_visibility",
         lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),

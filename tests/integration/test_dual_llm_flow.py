@@ -169,8 +169,11 @@ def test_multi_turn_keeps_variables_without_the_planner_reading_them(gateway, fa
 
 
 def test_unsupported_dual_fields_are_rejected_by_name(gateway) -> None:
-    r = post(gateway, [{"role": "user", "content": "x"}], detect_tool_errors="llm")
-    assert r.status_code == 400 and "fsm.detect_tool_errors" in r.json()["detail"]
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Config": json.dumps({"prompt": {"pllm": {"context_var_visibility": "all"}}})}
+    r = httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
+                   json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 400 and "prompt.pllm.context_var_visibility" in r.json()["detail"]
 
 
 def test_responses_multi_turn_with_previous_response_id(gateway, fake_upstream: FakeUpstream) -> None:
@@ -215,6 +218,7 @@ def test_responses_denial_is_failed_with_error(gateway, fake_upstream: FakeUpstr
 
 @pytest.mark.parametrize(("config", "expected"), [
     ({"detect_tool_errors": "regex"}, "caught: ToolError"),
+    ({"detect_tool_errors": "llm"}, "caught: ToolError"),
     ({"wrap_tool_result": True, "detect_tool_errors": "regex"}, "wrapped: False"),
 ])
 def test_tool_errors_reach_the_program(gateway, fake_upstream: FakeUpstream, config, expected) -> None:
@@ -224,6 +228,7 @@ def test_tool_errors_reach_the_program(gateway, fake_upstream: FakeUpstream, con
         "except ToolError as e:\n    final_return_value = 'caught: ToolError'\n```"
     )
     fake_upstream.script("planner-model", Reply.text(program))
+    fake_upstream.script("quarantine-model", Reply.text(json.dumps({"answer": True})))
     first = post(gateway, [{"role": "user", "content": "read"}], **config)
     call = tool_call_of(first)
     done = post(gateway, [{"role": "user", "content": "read"}, {"role": "assistant", "content": "", "tool_calls": [call]},

@@ -22,6 +22,7 @@ from server.agents.dual_llm.guards import DualGuards, guarded_result, recorded_s
 from server.agents.dual_llm.ledger import cache_key_of
 from server.audit.decisions import DecisionLog, OnDecision
 from server.agents.dual_llm.planner import planner_conversation
+from server.agents.dual_llm.quarantine import ask_quarantine
 from server.agents.dual_llm.runner import TurnContext, run_turn
 from server.agents.dual_llm.session_state import DualState
 from server.agents.dual_llm.support import reject_unsupported
@@ -207,6 +208,9 @@ async def _step(
                             api_key=lambda: providers.api_key(provider=req.provider, byok=req.byok, models=config.model_names))
         guarded = await _guard_results(guards, state, results, config.fsm) if guards.active else None
         usage = usage + guards.usage
+        if config.fsm.detect_tool_errors == "llm":
+            results, asked = await _llm_error_detection(results, req, providers)
+            usage = usage + asked
         _settle_results(state, results, policy, fsm=config.fsm, guarded=guarded)
     else:
         raise BadRequest("nothing to do: the request neither starts a turn nor answers a pending call")
@@ -265,6 +269,31 @@ async def _guard_results(
             value = interpret_result(message.text, is_error=False, fsm=fsm).value
             out[message.tool_call_id or ""] = await guards.run([value], "result", recorded)
     return out
+
+
+async def _llm_error_detection(
+    results: list[Message], req: DualRequest, providers: ProviderRegistry
+) -> tuple[list[Message], Usage]:
+    """`detect_tool_errors: llm`: the quarantined model judges whether each result reports a
+    failure (it reads tool output, so it is the QLLM's job). The verdict is settled into the ledger
+    with the result, so a replay never asks again. An unreadable answer is not an error."""
+    config = req.config
+    limit = config.fsm.detect_tool_error_max_result_length
+    key = providers.api_key(provider=req.provider, byok=req.byok, models=config.model_names)
+    usage = Usage()
+    out: list[Message] = []
+    for message in results:
+        sample = message.text if limit is None else message.text[:limit]
+        answer = await ask_quarantine(
+            providers.client(req.provider),
+            model=config.qllm_model,
+            api_key=key,
+            query=f"Does this tool output report an error or a failure? Output:\n{sample}",
+            output_schema="bool",
+        )
+        usage = usage + answer.usage
+        out.append(replace(message, is_error=message.is_error or answer.value is True))
+    return out, usage
 
 
 def fingerprint(messages: tuple[Message, ...]) -> list[list[str]]:

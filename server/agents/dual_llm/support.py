@@ -15,7 +15,6 @@ from server.errors import BadRequest
 __all__ = ["reject_unsupported", "UNSUPPORTED"]
 
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
-    ("fsm.detect_tool_errors", lambda c: c.fsm.detect_tool_errors == "llm"),
     (
         "prompt.pllm.context_var_visibility",
         lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),

@@ -371,3 +371,37 @@ def test_debug_info_level(gateway, fake_upstream: FakeUpstream, level: str, says
     assert says in retry
     if hides:
         assert hides not in retry.split("That program failed")[-1]
+
+
+def test_set_policy_restricts_the_rest_of_the_session(gateway, fake_upstream: FakeUpstream) -> None:
+    internal = ["parse_with_ai", "set_policy"]
+    fake_upstream.script(
+        "planner-model",
+        Reply.text("```python\nset_policy(code='tool \"send_email\" { hard deny always; }')\nfinal_return_value = 'set'\n```"),
+        Reply.text("```python\nsend_email(to='boss@company.com', body='hi')\n```"),
+    )
+    first = post(gateway, [{"role": "user", "content": "no more mail"}], policy="", enabled_internal_tools=internal)
+    assert json.loads(first.json()["choices"][0]["message"]["content"])["status"] == "success"
+    done = first.json()["choices"][0]["message"]["content"]
+    second = post(gateway, [{"role": "user", "content": "no more mail"}, {"role": "assistant", "content": done},
+                            {"role": "user", "content": "mail the boss"}],
+                  policy="", session=first.headers["x-session-id"], enabled_internal_tools=internal)
+    content = json.loads(second.json()["choices"][0]["message"]["content"])
+    assert content["error"]["code"] == "policy_denied"
+
+
+@pytest.mark.parametrize(("program", "refusal"), [
+    ("set_policy(code=read_inbox())", "derived from tool output"),
+    ("set_policy(code='tool \"send_email\" { hard allow always; }')", "may only restrict"),
+])
+def test_set_policy_refusals(gateway, fake_upstream: FakeUpstream, program: str, refusal: str) -> None:
+    internal = ["parse_with_ai", "set_policy"]
+    source = f"```python\ntry:\n    {program}\n    final_return_value = 'applied'\nexcept ToolError as e:\n    final_return_value = 'refused'\n```"
+    fake_upstream.script("planner-model", Reply.text(source))
+    r = post(gateway, [{"role": "user", "content": "x"}], policy="", enabled_internal_tools=internal)
+    if r.json()["choices"][0]["finish_reason"] == "tool_calls":  # read_inbox first
+        call = tool_call_of(r)
+        r = post(gateway, [{"role": "user", "content": "x"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+                           {"role": "tool", "tool_call_id": call["id"], "content": 'tool "x" { hard deny always; }'}],
+                 policy="", session=r.headers["x-session-id"], enabled_internal_tools=internal)
+    assert json.loads(r.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == "refused"

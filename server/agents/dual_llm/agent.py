@@ -23,7 +23,7 @@ from server.agents.dual_llm.ledger import cache_key_of
 from server.audit.decisions import DecisionLog, OnDecision
 from server.agents.dual_llm.planner import planner_conversation
 from server.agents.dual_llm.quarantine import ask_quarantine
-from server.agents.dual_llm.runner import TurnContext, run_turn
+from server.agents.dual_llm.runner import TurnContext, combined_policy, run_turn
 from server.agents.dual_llm.session_state import DualState
 from server.agents.dual_llm.support import reject_unsupported
 from server.agents.dual_llm.tool_results import interpret_result
@@ -187,6 +187,8 @@ async def _step(
 ) -> tuple[Outcome, Session]:
     config, conv = req.config, req.conversation
     state = DualState.from_json(session.state.get(_STATE))
+    if state.extra_policies:  # rules earlier set_policy calls added to this session
+        policy = combined_policy(config, state.extra_policies)
     session_meta = MetaData.from_json(session.session_meta)
     results = _trailing_results(conv.messages)
     tools = conv.tools or tuple(ToolSpec(**t) for t in state.tools)

@@ -41,7 +41,12 @@ from server.agents.dual_llm.session_state import DualState
 from server.audit.decisions import OnDecision
 from server.config import SessionConfig
 from server.formats.canonical import FinalOutcome, Message, TokenUsage, ToolCall, ToolCallsOutcome, ToolSpec
+from server.policy import load_policy
 from server.policy.branching import branch_violations
+from server.policy.errors import PolicyLoadError
+from server.policy.results import NON_EXECUTABLE_TAG
+from server.policy.sqrt import parse as parse_sqrt
+from server.policygen.auto_policy import restriction_problems
 from server.policy.engine import PolicySet
 from server.policy.metadata import Labelled, MetaData
 from server.providers.base import LlmClient
@@ -148,6 +153,39 @@ async def _failed_step(ctx: TurnContext, program: str, error: str) -> str | Fina
         state.attempts = []
     state.new_attempt(ctx.session_meta.to_json())
     return await _plan(ctx)
+
+
+def _set_policy(ctx: TurnContext, event: Event) -> str | None:
+    """`set_policy(code)`: add SQRT deny rules for the rest of the session; an error text if refused.
+
+    Restrict only (spec dual-llm 4): the text may hold `let`s and deny check rules, nothing that
+    could relax a policy (allow rules, priorities, updates — stricter than the spec's "deny rules
+    and |= tag updates", because adding a tag can un-fire a rule written with `not`); refused when
+    the text carries `__non_executable` or any producer (it derives from tool output).
+    """
+    code = event.labelled_args().get("code")
+    if code is None or not isinstance(code.value, str):
+        return "set_policy(code) needs the policy text as a string"
+    if NON_EXECUTABLE_TAG in code.meta.tags or code.meta.producers:
+        return "set_policy refuses policy text derived from tool output"
+    if ctx.config.policy.language != "sqrt":
+        return "set_policy adds SQRT rules; this session's policy is Cedar"
+    try:
+        problems = restriction_problems(parse_sqrt(code.value))
+        if problems:
+            return "set_policy may only restrict: " + "; ".join(p.message for p in problems[:5])
+        extras = [*ctx.state.extra_policies, code.value]
+        ctx.policy = combined_policy(ctx.config, extras)
+    except PolicyLoadError as err:
+        return f"set_policy: {err}"
+    ctx.state.extra_policies = extras
+    return None
+
+
+def combined_policy(config: SessionConfig, extras: list[str]) -> PolicySet:
+    """The request's policy with the session's `set_policy` additions after it."""
+    text = "\n\n".join([config.policy.code, *extras])
+    return load_policy(config.policy.language, text, config.policy.presets)
 
 
 def _error_for_planner(err: ProgramRuntimeError, ctx: TurnContext) -> str:
@@ -297,10 +335,10 @@ async def run_turn(ctx: TurnContext) -> ToolCallsOutcome | FinalOutcome:
                 return ToolCallsOutcome(calls=(_tool_call(event),), usage=_tokens(ctx.usage))
             if event.name in QLLM_TOOLS:
                 state.events[gateway.position - 1] = await _answer_quarantine(ctx, event)
-            else:  # set_policy (lang-graph programs may name it): refused, as a ToolError
+            else:  # set_policy
                 state.events[gateway.position - 1] = event.settled(
-                    result=None,
-                    error=f"{event.name} is not available on this deployment",
+                    result=None if (error := _set_policy(ctx, event)) else Labelled(None),
+                    error=error,
                     session_meta=MetaData.from_json(event.session_meta),
                 )
             continue

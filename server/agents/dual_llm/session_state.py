@@ -45,6 +45,7 @@ class DualState:
     done_steps: list[list[Any]] = field(default_factory=list)
     guards: dict[str, Any] = field(default_factory=dict)
     seen: list[list[str]] = field(default_factory=list)
+    extra_policies: list[str] = field(default_factory=list)  # set_policy additions, for the session
 
     def new_attempt(self, snapshot: dict[str, Any]) -> None:
         self.program = None
@@ -77,6 +78,7 @@ class DualState:
             "failed": self.failed, "attempts": self.attempts, "history": self.history, "tools": self.tools,
             "namespace": self.namespace, "names": self.names, "cache": self.cache,
             "done_steps": self.done_steps, "guards": self.guards, "seen": self.seen,
+            "extra_policies": self.extra_policies,
         }
 
     @staticmethod
@@ -99,4 +101,5 @@ class DualState:
             done_steps=list(data.get("done_steps") or []),
             guards=dict(data.get("guards") or {}),
             seen=list(data.get("seen") or []),
+            extra_policies=list(data.get("extra_policies") or []),
         )

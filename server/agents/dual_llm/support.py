@@ -20,7 +20,6 @@ UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
         lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),
     ),
     ("policy.auto_gen with codes.language cedar", lambda c: c.policy.auto_gen and c.policy.language == "cedar"),
-    ("fsm.enabled_internal_tools: set_policy", lambda c: "set_policy" in (c.fsm.enabled_internal_tools or ())),
 )
 
 

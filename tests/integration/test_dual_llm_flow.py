@@ -168,12 +168,26 @@ def test_multi_turn_keeps_variables_without_the_planner_reading_them(gateway, fa
     assert "booking" in prompts[1] and not any(CANARY in p for p in prompts)
 
 
-def test_unsupported_dual_fields_are_rejected_by_name(gateway) -> None:
+@pytest.mark.parametrize(("visibility", "sees", "hides"), [
+    (None, "limit: int", "= 5"),
+    ("none", None, "limit"),
+    ("all-executable", "limit: int = 5", CANARY),
+    ("all", CANARY, None),
+])
+def test_context_var_visibility(gateway, fake_upstream: FakeUpstream, visibility, sees, hides) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfinal_return_value = limit\n```"))
+    prompt = {"pllm": {"context_var_visibility": visibility}} if visibility else {}
     headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
-               "X-Config": json.dumps({"prompt": {"pllm": {"context_var_visibility": "all"}}})}
+               "X-Config": json.dumps({"prompt": prompt})}
+    context = {"limit": {"value": 5}, "note": {"value": CANARY, "meta": {"producers": ["crm"]}}}
     r = httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
-                   json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
-    assert r.status_code == 400 and "prompt.pllm.context_var_visibility" in r.json()["detail"]
+                   json={"model": MODEL, "messages": [{"role": "user", "content": "x"}], "context_vars": context})
+    assert json.loads(r.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == 5
+    seen = planner_requests(fake_upstream)[0]
+    if sees:
+        assert sees in seen
+    if hides:
+        assert hides not in seen
 
 
 def test_responses_multi_turn_with_previous_response_id(gateway, fake_upstream: FakeUpstream) -> None:

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from server.agents.dual_llm.signatures import INTERNAL_TOOL_SIGNATURES, tool_signature
 from server.config.models import PllmPrompt
 from server.formats.canonical import Message, ToolSpec
+from server.policy.metadata import Labelled
 from server.providers.completion import ChatTurn
 
 __all__ = [
     "PlannerView",
     "planner_messages",
     "planner_conversation",
+    "context_var_lines",
     "extract_program",
     "NoProgram",
     "CLARIFY_PREFIX",
@@ -108,7 +110,7 @@ def planner_messages(
     if clarify:
         system.append(_CLARIFY)
     if context_var_names:
-        system.append("Predefined variables: " + ", ".join(context_var_names) + ".")
+        system.append("Predefined variables:\n" + "\n".join(f"- {line}" for line in context_var_names))
     system.append(_tools_section(tools, internal_tools))
     turns: list[ChatTurn] = [ChatTurn("system", "\n\n".join(system))]
     for index, (request, program, names) in enumerate(view.turns):
@@ -163,6 +165,28 @@ def planner_conversation(messages: Sequence[Message], prompt: PllmPrompt) -> tup
         elif m.role == "tool" and ("tool" in inline or results):
             out.append(Message("user", f"Tool result ({m.tool_call_id}): {m.text}"))
     return tuple(out)
+
+
+MAX_CONTEXT_VALUE = 2000
+
+
+def context_var_lines(context_vars: Mapping[str, Labelled], visibility: str | None) -> tuple[str, ...]:
+    """What the planner is told about predefined variables (`prompt.pllm.context_var_visibility`).
+
+    `none`: nothing. Default and `basic-*`: names and types. `all-executable`: also the values of
+    variables that carry no tool provenance (no producer, no `__non_executable` tag). `all`: every
+    value — an explicit opt-out of guarantee 1 for context variables (spec dual-llm 9).
+    """
+    if visibility == "none":
+        return ()
+    lines = []
+    for name, var in context_vars.items():
+        line = f"{name}: {type(var.value).__name__}"
+        trusted = not var.meta.producers and "__non_executable" not in var.meta.tags
+        if visibility == "all" or (visibility == "all-executable" and trusted):
+            line += " = " + json.dumps(var.value, default=str)[:MAX_CONTEXT_VALUE]
+        lines.append(line)
+    return tuple(lines)
 
 
 class NoProgram(ValueError):

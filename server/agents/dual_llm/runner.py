@@ -34,6 +34,7 @@ from server.agents.dual_llm.interpreter.errors import (
 from server.agents.dual_llm.guards import DualGuards, GuardPending, recorded_scores, verdict_json
 from server.agents.dual_llm.ledger import Event
 from server.agents.dual_llm.plans import pick_candidate, plan_candidates
+from server.agents.dual_llm.planner import context_var_lines
 from server.agents.dual_llm.planner import CLARIFY_PREFIX, NoProgram, PlannerView, extract_program, planner_messages
 from server.agents.dual_llm.quarantine import ask_quarantine
 from server.agents.dual_llm.review import feedback_for_planner, review_result
@@ -110,7 +111,7 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
         internal_tools=sorted(_internal_tools(ctx)),
         view=view,
         clarify=ctx.config.prompt.pllm.clarify_ambiguous_queries,
-        context_var_names=() if ctx.config.prompt.pllm.context_var_visibility == "none" else tuple(ctx.context_vars),
+        context_var_names=context_var_lines(ctx.context_vars, ctx.config.prompt.pllm.context_var_visibility),
         flavor=ctx.config.prompt.pllm.flavor or ("code" if ctx.config.family == "code" else "universal"),
         multistep=fsm.enable_multistep_planning,
     )

@@ -15,10 +15,6 @@ from server.errors import BadRequest
 __all__ = ["reject_unsupported", "UNSUPPORTED"]
 
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
-    (
-        "prompt.pllm.context_var_visibility",
-        lambda c: c.prompt.pllm.context_var_visibility in ("all", "all-executable"),
-    ),
     ("policy.auto_gen with codes.language cedar", lambda c: c.policy.auto_gen and c.policy.language == "cedar"),
 )
 

@@ -81,6 +81,7 @@ class ToolCallsOutcome:
 
     calls: tuple[ToolCall, ...]
     usage: TokenUsage = TokenUsage()
+    thoughts: str | None = None  # streamed as reasoning where the format has a channel for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class FinalOutcome:
     error_code: str | None = None
     error_message: str | None = None
     usage: TokenUsage = TokenUsage()
+    thoughts: str | None = None  # streamed as reasoning where the format has a channel for it
 
 
 Outcome = ToolCallsOutcome | FinalOutcome

@@ -120,6 +120,9 @@ def render_stream(outcome: Outcome, *, session_id: str, model: str) -> Iterator[
         )
 
     yield chunk({"role": "assistant", "content": ""})
+    thoughts = outcome.thoughts or ""
+    for start in range(0, len(thoughts), TEXT_SLICE):  # response_format.stream_thoughts
+        yield chunk({"reasoning_content": thoughts[start : start + TEXT_SLICE]})
     if isinstance(outcome, ToolCallsOutcome):
         for index, call in enumerate(outcome.calls):
             head = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}

@@ -419,3 +419,14 @@ def test_set_policy_refusals(gateway, fake_upstream: FakeUpstream, program: str,
                            {"role": "tool", "tool_call_id": call["id"], "content": 'tool "x" { hard deny always; }'}],
                  policy="", session=r.headers["x-session-id"], enabled_internal_tools=internal)
     assert json.loads(r.json()["choices"][0]["message"]["content"])["final_return_value"]["value"] == "refused"
+
+
+def test_stream_thoughts_sends_the_program_as_reasoning_content(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfinal_return_value = 90 + 7\n```"))
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Config": json.dumps({"response_format": {"stream_thoughts": True}})}
+    with httpx.stream("POST", f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
+                      json={"model": MODEL, "messages": [{"role": "user", "content": "97?"}], "stream": True}) as r:
+        chunks = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    thoughts = "".join(c["choices"][0]["delta"].get("reasoning_content") or "" for c in chunks if c["choices"])
+    assert thoughts == "final_return_value = 90 + 7"

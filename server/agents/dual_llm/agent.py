@@ -244,6 +244,10 @@ async def _step(
     )
     ctx.mismatch = mismatch
     outcome = await run_turn(ctx)
+    if config.response_format.stream_thoughts and state.program:
+        # The planner's program is its "thought"; Chat streams carry it as reasoning_content.
+        # Messages and Responses streams have no channel the official client accepts for it.
+        outcome = replace(outcome, thoughts=state.program)
     state.seen = fingerprint(conv.messages) + [_answer_fingerprint(outcome)]
     if not isinstance(outcome, ToolCallsOutcome):
         if state.program and not outcome.failed:

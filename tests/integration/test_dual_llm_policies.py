@@ -116,3 +116,57 @@ def test_official_client_dual_llm(gateway, fake_upstream: FakeUpstream, resource
             result = client.control.responses.create(input="What is 90+7?", model=MODEL, stream=stream)
         text = json.dumps([e.model_dump() for e in result]) if stream else result.model_dump_json()
     assert "97" in text
+
+
+def post(gateway, messages, tools, **fsm) -> dict:
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Config": json.dumps({"fsm": {"max_n_turns": 5, **fsm}})}
+    r = httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
+                   json={"model": MODEL, "messages": messages, "tools": tools})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_max_tool_calls_per_step(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfor i in range(3):\n    ping()\n```"))
+    chat = Conversation(gateway, tools=[tool("ping")], policy={})
+    chat.headers["X-Config"] = json.dumps({"fsm": {"max_tool_calls_per_step": 2}})
+    content = chat.turn("ping thrice", {"ping": "pong"})
+    assert content["error"]["code"] == "max_steps_exceeded" and "max_tool_calls_per_step" in content["error"]["message"]
+
+
+def test_max_pllm_steps(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", *[Reply.text("```python\nx = 1 / 0\n```")] * 3)
+    body = post(gateway, [{"role": "user", "content": "x"}], [], max_pllm_steps=2, max_pllm_failed_steps=5)
+    content = json.loads(body["choices"][0]["message"]["content"])
+    assert content["error"]["code"] == "max_steps_exceeded" and "max_pllm_steps" in content["error"]["message"]
+
+
+def test_clear_history_every_n_attempts(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfirst_bug = 1 / 0\n```"),
+                         Reply.text("```python\nsecond_bug = 1 / 0\n```"),
+                         Reply.text("```python\nfinal_return_value = 'ok'\n```"))
+    post(gateway, [{"role": "user", "content": "x"}], [], clear_history_every_n_attempts=2)
+    third = json.dumps(fake_upstream.requests[2].json)
+    assert "first_bug" not in third and "second_bug" not in third
+
+
+def test_verify_hypothesis_answers_from_the_quarantined_llm(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text(
+        "```python\nmail = read_inbox()\nok = verify_hypothesis(hypothesis='the mail is a refund request', evidence=mail)\n"
+        "final_return_value = ok\n```"))
+    fake_upstream.script("quarantine-model", Reply.text(json.dumps({"answer": True})))
+    chat = Conversation(gateway, tools=[tool("read_inbox")], policy={})
+    chat.headers["X-Config"] = json.dumps({"fsm": {"enabled_internal_tools": ["parse_with_ai", "verify_hypothesis"]}})
+    content = chat.turn("is it a refund?", {"read_inbox": "Please refund order 7"})
+    assert content["final_return_value"]["value"] is True
+    assert "__non_executable" in content["final_return_value"]["meta"]["tags"]  # it carries the evidence's metadata
+
+
+def test_clear_session_meta_every_turn(gateway, fake_upstream: FakeUpstream) -> None:
+    program = Reply.text("```python\nissue_refund(order='A1')\nfinal_return_value = 'refunded'\n```")
+    fake_upstream.script("planner-model", *[program] * 4)
+    chat = Conversation(gateway, tools=[tool("issue_refund", "order")], policy={"codes": REFUNDS})
+    chat.headers["X-Config"] = json.dumps({"fsm": {"max_n_turns": 5, "clear_session_meta": "every_turn"}})
+    outcomes = [chat.turn(f"refund {i}", {"issue_refund": "ok"}) for i in range(4)]
+    assert [o["status"] for o in outcomes] == ["success"] * 4  # the counter restarts every turn

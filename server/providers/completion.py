@@ -14,7 +14,7 @@ from server.errors import UpstreamFailed
 from server.names import Provider, WireFormat
 from server.providers.base import LlmClient, UpstreamCall
 
-__all__ = ["ChatTurn", "Usage", "Completion", "complete"]
+__all__ = ["ChatTurn", "Usage", "Completion", "complete", "sampling_options"]
 
 DEFAULT_MAX_TOKENS = 8192  # Anthropic requires one; generous enough for a program or a policy
 
@@ -97,6 +97,32 @@ async def _complete_messages(
     )
 
 
+def sampling_options(params: Any, *, anthropic: bool) -> dict[str, Any]:
+    """Body fields for a role's `X-Config.llm.<role>` parameters (only the fields given).
+
+    The Messages API has no seed, penalties, logit bias or logprobs: those are not sent there.
+    """
+    if params is None:
+        return {}
+    out: dict[str, Any] = {}
+    for name in ("temperature", "top_p"):
+        if getattr(params, name, None) is not None:
+            out[name] = getattr(params, name)
+    if params.max_completion_tokens is not None:
+        out["max_tokens" if anthropic else "max_completion_tokens"] = params.max_completion_tokens
+    reasoning = params.reasoning
+    if anthropic:
+        if reasoning is not None and reasoning.enabled and reasoning.budget:
+            out["thinking"] = {"type": "enabled", "budget_tokens": reasoning.budget}
+        return out
+    for name in ("frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "seed"):
+        if getattr(params, name, None) is not None:
+            out[name] = getattr(params, name)
+    if reasoning is not None and reasoning.effort:
+        out["reasoning_effort"] = reasoning.effort
+    return out
+
+
 async def complete(
     client: LlmClient,
     *,
@@ -106,6 +132,7 @@ async def complete(
     temperature: float | None = None,
     max_tokens: int | None = None,
     seed: int | None = None,
+    params: Any = None,
 ) -> Completion:
     """One non-streaming completion; the provider's own wire format is chosen for it.
 
@@ -119,6 +146,7 @@ async def complete(
         options["max_tokens"] = max_tokens
     if seed is not None and client.provider is not Provider.ANTHROPIC:  # Messages has no seed
         options["seed"] = seed
+    options.update(sampling_options(params, anthropic=client.provider is Provider.ANTHROPIC))
     if client.provider is Provider.ANTHROPIC:
         return await _complete_messages(
             client, model=model, messages=messages, api_key=api_key, options=options

@@ -170,3 +170,32 @@ def test_clear_session_meta_every_turn(gateway, fake_upstream: FakeUpstream) -> 
     chat.headers["X-Config"] = json.dumps({"fsm": {"max_n_turns": 5, "clear_session_meta": "every_turn"}})
     outcomes = [chat.turn(f"refund {i}", {"issue_refund": "ok"}) for i in range(4)]
     assert [o["status"] for o in outcomes] == ["success"] * 4  # the counter restarts every turn
+
+
+def test_tool_filter_llm_shortens_the_planner_prompt(gateway, fake_upstream: FakeUpstream) -> None:
+    tools = [tool(f"tool_{i}") for i in range(12)]
+    fake_upstream.script("planner-model", Reply.text('["tool_3"]'), Reply.text("```python\nfinal_return_value = 1\n```"))
+    post(gateway, [{"role": "user", "content": "use tool 3"}], tools, min_num_tools_for_filtering=10)
+    planner = json.dumps(fake_upstream.requests[1].json)
+    assert "def tool_3(" in planner and "def tool_4(" not in planner
+    assert "tool_11" in json.dumps(fake_upstream.requests[0].json)  # the filter saw them all
+
+
+def test_no_tool_filter_below_the_threshold(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfinal_return_value = 1\n```"))
+    post(gateway, [{"role": "user", "content": "x"}], [tool("a"), tool("b")], min_num_tools_for_filtering=10)
+    assert len(fake_upstream.requests) == 1
+
+
+def test_per_role_sampling_parameters(gateway, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.script("planner-model", Reply.text("```python\nfinal_return_value = 1\n```"))
+    headers = {"Authorization": f"Bearer {gateway.key}", "X-Features": json.dumps({"agent_arch": "dual-llm"}),
+               "X-Config": json.dumps({"llm": {"pllm": {"temperature": 0.1, "seed": 7, "max_completion_tokens": 900}}})}
+    httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
+               json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+    sent = fake_upstream.requests[0].json
+    assert (sent["temperature"], sent["seed"], sent["max_completion_tokens"]) == (0.1, 7, 900)
+    headers["X-Config"] = json.dumps({"llm": {"rllm": {"temperature": 0.5}}})
+    r = httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
+                   json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 400 and "llm.rllm" in r.json()["detail"]

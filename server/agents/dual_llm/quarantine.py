@@ -82,14 +82,14 @@ def _parse(text: str, schema: dict[str, Any]) -> tuple[Any, bool] | str:
 
 
 async def ask_quarantine(
-    client: LlmClient, *, model: str, api_key: str, query: str, output_schema: Any
+    client: LlmClient, *, model: str, api_key: str, query: str, output_schema: Any, params: Any = None
 ) -> QuarantineAnswer:
     """Ask, validate, retry up to `QLLM_ATTEMPTS`; a last malformed answer counts as not enough info."""
     schema = schema_for(output_schema)
     turns = [ChatTurn("system", _SYSTEM + json.dumps(schema)), ChatTurn("user", query)]
     usage = Usage()
     for _ in range(QLLM_ATTEMPTS):
-        got = await complete(client, model=model, messages=turns, api_key=api_key)
+        got = await complete(client, model=model, messages=turns, api_key=api_key, params=params)
         usage = usage + got.usage
         parsed = _parse(got.text, schema)
         if isinstance(parsed, tuple):

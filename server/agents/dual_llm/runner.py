@@ -37,6 +37,7 @@ from server.agents.dual_llm.plans import pick_candidate, plan_candidates
 from server.agents.dual_llm.planner import context_var_lines
 from server.agents.dual_llm.planner import CLARIFY_PREFIX, NoProgram, PlannerView, extract_program, planner_messages
 from server.agents.dual_llm.quarantine import ask_quarantine
+from server.agents.dual_llm.tool_filter import filter_tools
 from server.agents.dual_llm.review import feedback_for_planner, review_result
 from server.agents.dual_llm.session_state import DualState
 from server.audit.decisions import OnDecision
@@ -75,6 +76,7 @@ class TurnContext:
     guards: DualGuards | None = None  # classifiers and blockers (dual_llm/guards.py)
     on_decision: OnDecision | None = None  # audit log and metrics
     mismatch: bool = False  # the caller's history diverged; the answer says so (spec 6.5)
+    planner_tools: tuple[ToolSpec, ...] | None = None  # after the tool-filter LLM
 
 
 def _tokens(usage: Usage) -> TokenUsage:
@@ -99,6 +101,11 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
     if state.steps >= fsm.max_pllm_steps:
         return _fail(ctx, "max_steps_exceeded", f"max_pllm_steps reached ({fsm.max_pllm_steps} planner steps)")
     state.steps += 1
+    if ctx.planner_tools is None:  # the tool-filter LLM, once per request
+        ctx.planner_tools, used = await filter_tools(
+            ctx.client, config=ctx.config, api_key=ctx.api_key(), request=state.request, tools=ctx.tools
+        )
+        ctx.usage = ctx.usage + used
     view = PlannerView(
         turns=tuple((t[0], t[1], tuple(t[2])) for t in state.turns),
         turn_failures=tuple(tuple((a[0], a[1]) for a in (t[3] if len(t) > 3 else ())) for t in state.turns),
@@ -107,7 +114,7 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
     )
     messages = planner_messages(
         trusted=ctx.trusted,
-        tools=ctx.tools,
+        tools=ctx.planner_tools,
         internal_tools=sorted(_internal_tools(ctx)),
         view=view,
         clarify=ctx.config.prompt.pllm.clarify_ambiguous_queries,
@@ -127,7 +134,10 @@ async def _plan(ctx: TurnContext) -> str | FinalOutcome:
         if chosen is not None:
             return chosen
     else:
-        got = await complete(ctx.client, model=ctx.config.pllm_model, messages=messages, api_key=ctx.api_key())
+        got = await complete(
+            ctx.client, model=ctx.config.pllm_model, messages=messages, api_key=ctx.api_key(),
+            params=ctx.config.llm.pllm,
+        )
         ctx.usage = ctx.usage + got.usage
         text = got.text
     if ctx.config.prompt.pllm.clarify_ambiguous_queries and text.strip().startswith(CLARIFY_PREFIX):
@@ -227,7 +237,10 @@ async def _answer_quarantine(ctx: TurnContext, event: Event) -> Event:
         query = str(values.get("query", ""))
         schema = values.get("output_schema", "str")
     try:
-        answer = await ask_quarantine(ctx.client, model=ctx.config.qllm_model, api_key=ctx.api_key(), query=query, output_schema=schema)
+        answer = await ask_quarantine(
+            ctx.client, model=ctx.config.qllm_model, api_key=ctx.api_key(), query=query, output_schema=schema,
+            params=ctx.config.llm.qllm,
+        )
     except ValueError as err:  # a bad output_schema is the program's error
         return event.settled(result=None, error=str(err), session_meta=MetaData.from_json(event.session_meta))
     ctx.usage = ctx.usage + answer.usage

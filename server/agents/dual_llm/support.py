@@ -15,6 +15,13 @@ from server.errors import BadRequest
 __all__ = ["reject_unsupported", "UNSUPPORTED"]
 
 UNSUPPORTED: tuple[tuple[str, Callable[[SessionConfig], bool]], ...] = (
+    # Per-role sampling parameters are applied to the planner and the quarantined LLM only.
+    *(
+        (f"llm.{role}", (lambda c, r=role: getattr(c.llm, r) is not None))
+        for role in ("rllm", "grllm", "tllm", "tagllm", "policy_llm", "tool_result_error_detector_llm")
+    ),
+    ("fsm.pllm_context_pruning: false", lambda c: c.fsm.pllm_context_pruning is False),
+    ("prompt.pllm.query_role_name_overrides", lambda c: bool(c.prompt.pllm.query_role_name_overrides)),
     ("policy.auto_gen with codes.language cedar", lambda c: c.policy.auto_gen and c.policy.language == "cedar"),
 )
 

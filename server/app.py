@@ -22,6 +22,7 @@ from server.observability.metrics import mark_worker_exit, metrics
 from server.observability.middleware import ObservabilityMiddleware, metrics_endpoint
 from server.observability.tracing import setup_tracing
 from server.policy import load_policy
+from server.policygen.auto_cache import SqlGeneratedStore, TwoLevelCache
 from server.providers.registry import build_registry
 from server.sessions.factory import open_session_store
 from server.sessions.store import SessionStore
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             providers=providers,
             scores=ScoreCache(),  # issue 5: one tag-LLM score cache per process
             decisions=DecisionLog(audit),
+            generated_policies=TwoLevelCache(SqlGeneratedStore(keys.engine)),  # shared by workers
         )
         try:
             yield

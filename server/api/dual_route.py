@@ -14,7 +14,6 @@ from server.api.services import Services
 from server.config import SessionConfig
 from server.formats import chat_canonical, messages_canonical, responses_canonical
 from server.names import WireFormat
-from server.policygen.auto import shared_cache
 
 __all__ = ["serve_dual"]
 
@@ -50,7 +49,7 @@ async def serve_dual(
         ),
         store=services.sessions,
         providers=services.providers,
-        generated=shared_cache(services.keys.engine),
+        generated=services.generated_policies,
         decisions=services.decisions,
     )
     options: dict[str, Any] = {"session_id": session_id, "model": config.reported_model}

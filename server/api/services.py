@@ -8,6 +8,7 @@ from server.api.auth import Authenticator
 from server.audit.decisions import DecisionLog
 from server.guards import ScoreCache
 from server.keys import KeyStore
+from server.policygen.auto_cache import TwoLevelCache
 from server.providers.registry import ProviderRegistry
 from server.sessions.store import SessionStore
 from server.settings import Settings
@@ -23,4 +24,5 @@ class Services:
     sessions: SessionStore
     providers: ProviderRegistry
     scores: ScoreCache = field(default_factory=ScoreCache)
-    decisions: DecisionLog = field(default_factory=DecisionLog)  # audit log + verdict metrics  # the guards' tag-LLM score cache (issue 5)
+    decisions: DecisionLog = field(default_factory=DecisionLog)  # audit log + verdict metrics
+    generated_policies: TwoLevelCache = field(default_factory=TwoLevelCache)  # auto_gen, per tool set  # the guards' tag-LLM score cache (issue 5)

@@ -34,11 +34,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
 
 from server.config import SessionConfig
 from server.errors import BadRequest, Unprocessable
@@ -48,7 +46,7 @@ from server.policy import load_policy
 from server.policy.engine import PolicySet
 from server.policy.errors import PolicyLoadError
 from server.policy.sqrt import parse
-from server.policygen.auto_cache import SqlGeneratedStore, TwoLevelCache
+from server.policygen.auto_cache import TwoLevelCache
 from server.policygen.auto_policy import merge_policies, restriction_problems
 from server.policygen.prompt import retry_turns, system_prompt, user_prompt
 from server.policygen.requests import MAX_CATALOG_CHARS, MAX_TOOLS
@@ -60,7 +58,7 @@ from server.providers.registry import ProviderRegistry
 __all__ = [
     "INTENT", "AUTO_RULES", "AUTO_GEN_RETRIES", "GENERATOR_VERSION", "Ask", "AutoPolicy",
     "catalogue", "generator_version", "generation_key", "generate_restrictive", "auto_policy_text",
-    "shared_cache", "default_cache", "auto_policy_for",
+    "auto_policy_for",
 ]
 
 GENERATOR_VERSION = "auto-1"
@@ -191,23 +189,6 @@ async def auto_policy_text(
     text, usage = await generate_restrictive(specs, ask)
     await cache.put(key, text, generator=generator_version())
     return AutoPolicy(merge_policies(request_text, text, catalogue=names), usage, generated=True)
-
-
-_SHARED: weakref.WeakKeyDictionary[Engine, TwoLevelCache] = weakref.WeakKeyDictionary()
-_DEFAULT = TwoLevelCache()
-
-
-def shared_cache(engine: Engine) -> TwoLevelCache:
-    """The process's cache in front of the table on `engine` (one per engine)."""
-    found = _SHARED.get(engine)
-    if found is None:
-        found = _SHARED[engine] = TwoLevelCache(SqlGeneratedStore(engine))
-    return found
-
-
-def default_cache() -> TwoLevelCache:
-    """A process-only cache, for callers without a database (direct `run_dual` calls in tests)."""
-    return _DEFAULT
 
 
 async def auto_policy_for(

@@ -35,7 +35,7 @@ from server.names import Provider
 from server.policy import load_policy
 from server.policy.errors import PolicyLoadError
 from server.policy.metadata import Labelled, MetaData, MetaDataError
-from server.policygen.auto import auto_policy_for, default_cache
+from server.policygen.auto import auto_policy_for
 from server.policygen.auto_cache import TwoLevelCache
 from server.providers.completion import Usage
 from server.providers.registry import ProviderRegistry
@@ -162,7 +162,7 @@ async def run_dual(
             tools = req.conversation.tools or _stored_tools(session)
             policy, usage = await auto_policy_for(
                 config, tools, owner=req.owner, provider=req.provider, byok=req.byok,
-                providers=providers, cache=generated or default_cache(),
+                providers=providers, cache=generated if generated is not None else TwoLevelCache(),
             )
         on_decision = decisions.bound(session_id=session.id, owner=req.owner) if decisions else None
         outcome, session = await _step(req, session, policy, providers, usage, on_decision)

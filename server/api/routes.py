@@ -109,6 +109,8 @@ def all_routes() -> list[dict[str, object]]:
         {"path": f"{PREFIX}/", "methods": ["GET"]},
         {"path": f"{PREFIX}/health", "methods": ["GET"]},
         {"path": f"{PREFIX}/v1/validate-headers", "methods": ["POST"]},
+        {"path": f"{PREFIX}/v1/sessions/{{session_id}}/audit", "methods": ["GET"]},
+        {"path": "/metrics", "methods": ["GET"]},
     ]
     for family, formats in ROUTE_TABLE.items():
         for fmt, (default, providers) in formats.items():

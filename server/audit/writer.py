@@ -154,7 +154,7 @@ class AuditLog:
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
                 try:
-                    await asyncio.to_thread(self._write, batch)
+                    await self._write_in_thread(batch)
                 except BaseException:
                     self._queue.extendleft(reversed(batch))  # kept for the next attempt
                     raise
@@ -187,6 +187,16 @@ class AuditLog:
             except StoreUnavailable as err:
                 self._warn(f"audit records kept for retry ({self.pending}): {err.message}")
                 await asyncio.sleep(RETRY_SECONDS)
+
+    async def _write_in_thread(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except RuntimeError as err:
+            if "shutdown" not in str(err):
+                raise
+            # The loop's default executor is gone (a server stopped at interpreter exit, from an
+            # atexit hook): write on this thread rather than lose the records.
+            self._write(batch)
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         rows = [

@@ -235,6 +235,10 @@ class Script:
                 return answer
         return default
 
+    def forget_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
     def reset(self) -> None:
         with self._lock:
             self._queues.clear()

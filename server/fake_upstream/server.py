@@ -171,6 +171,10 @@ class FakeUpstream:
             raise LookupError("the fake upstream has received no request since the last reset")
         return requests[-1]
 
+    def forget_requests(self) -> None:
+        """Drop the request log (long-running drivers such as benchmarks keep it from growing)."""
+        self._script.forget_requests()
+
     def reset(self) -> None:
         """Forget scripts, requests and id counters; restore the constructor's quirks and default."""
         self._script.reset()

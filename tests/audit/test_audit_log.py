@@ -119,3 +119,12 @@ async def test_database_down_keeps_records_for_retry_and_drops_past_the_limit(tm
 
 def test_public_surface_is_pinned() -> None:
     assert sorted(audit_package.__all__) == ["AuditLog", "AuditRecord", "read_session_audit"]
+
+
+async def test_records_are_written_when_the_default_executor_is_already_gone(engine: sa.Engine) -> None:
+    """A server stopped from an atexit hook: the executor shut down first; nothing may be lost."""
+    audit = AuditLog(engine)
+    _decision(audit)
+    await asyncio.get_running_loop().shutdown_default_executor()
+    await audit.aclose()
+    assert len(read_session_audit(engine, SID)) == 1

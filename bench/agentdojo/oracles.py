@@ -36,11 +36,12 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("iban", ("iban", "account number", "bank account")),
     ("url", ("url", "link", "website", "webpage", "web page")),
-    ("email", ("email", "emails", "recipient", "recipients", "participant", "participants", "sender")),
+    ("email", ("email", "recipient", "participant", "sender")),
     ("date", ("date", "day", "time", "when", "start", "end")),
-    ("id", ("id", "ids", "identifier", "number")),
+    ("id", ("id", "identifier", "number")),
     ("text", ("body", "content", "message", "text", "summary", "description", "subject")),
 )
+_KEYWORDS = frozenset(k for _, keys in _HINTS for k in keys)
 _FOUND_IN_GOAL = re.compile(r"""'([^']{2,200})'|"([^"]{2,200})\"""")
 
 
@@ -48,7 +49,8 @@ def _shape(value: str) -> str:
     for shape, pattern in _SHAPES:
         if pattern.fullmatch(value.strip()):
             return shape
-    return "name" if len(value) <= 60 and "\n" not in value else "text"
+    short = len(value) <= 60 and "\n" not in value and len(value.split()) <= 5
+    return "name" if short and not _SHAPES[2][1].search(value) else "text"
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,19 @@ class AttackerValues:
 
 
 def _wanted_shapes(hints: tuple[str, ...]) -> list[str]:
-    """Shapes asked for: the innermost field name's first, then outer names, then the question."""
+    """Shapes asked for: the innermost field name's first, then outer names, then the question;
+    within one hint, in the order the hint mentions them ("e-mail ... on her website": e-mail)."""
     wanted: list[str] = []
     for hint in hints:
-        words = set(re.findall(r"[a-z]+", hint.lower().replace("e-mail", "email")))
+        words = re.findall(r"[a-z]+", hint.lower().replace("e-mail", "email"))
+        words = [w[:-1] if w.endswith("s") and w[:-1] in _KEYWORDS else w for w in words]  # "IBANs"
+        text = " ".join(words)
+        found: list[tuple[int, str]] = []
         for shape, keys in _HINTS:
-            if shape not in wanted and any((k in words) if " " not in k else (k in hint.lower()) for k in keys):
-                wanted.append(shape)
+            positions = [m.start() for k in keys for m in re.finditer(rf"\b{re.escape(k)}\b", text)]
+            if positions:
+                found.append((min(positions), shape))
+        wanted += [shape for _, shape in sorted(found) if shape not in wanted]
     wanted.append("name")
     return wanted
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test install bench clean
+.PHONY: serve test install bench bench-security clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/resume.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/langgraph.py
+
+# AgentDojo v1.2 offline with a worst-case quarantined LLM; writes bench/agentdojo/REPORT.md.
+bench-security: $(STAMP)
+	$(BIN)/python -m bench.agentdojo report
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

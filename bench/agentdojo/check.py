@@ -49,9 +49,9 @@ def check(suite: str, tasks: list[str] | None, attack: str, workers: int) -> boo
         attacked = [o for o in results["attack+policy"] if o.attacked and (suite, o.episode.injection_task)
                     not in suites.TEXT_ONLY_INJECTIONS]
         open_attacks = sum(bool(o.attacked) for o in results["attack"])
-        blocked = not guarded.utility
+        blocked = guarded.denied is not None or not guarded.utility
         line = (f"{task:14} honest={'ok' if honest.utility else 'FAIL'} "
-                f"with-policy={'ok' if guarded.utility else 'blocked'}"
+                f"with-policy={'blocked' if blocked else 'ok'}"
                 f"{'' if not blocked else ' (declared ' + plan.blocked_class + ')' if plan.blocked_class else ' (UNDECLARED)'}"
                 f" attacks: {len(attacked)}/{len(results['attack+policy'])} with policy,"
                 f" {open_attacks}/{len(results['attack'])} without")

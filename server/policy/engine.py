@@ -122,10 +122,13 @@ class PolicySet(Protocol):
         args: Mapping[str, Labelled],
         session_meta: MetaData,
         result: Any,
+        derived: bool = False,
     ) -> CallResult:
         """Given the raw tool result (maybe an `is_sequrity_var` wrapper): result and after phases.
 
-        `session_meta` is the session as `check` returned it.
+        `session_meta` is the session as `check` returned it. `derived` marks a value computed
+        from the arguments alone (the quarantined LLM's answer): it gets no preset tag, only the
+        arguments' join and the policy's updates.
         """
         ...
 

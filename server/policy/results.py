@@ -83,18 +83,21 @@ def complete_call(
     session_meta: MetaData,
     presets: Presets,
     phases: Sequence[ResultPhase] = (),
+    derived: bool = False,
 ) -> CallResult:
     """The language-agnostic `complete` pipeline (spec sqrt 8 steps 5-7).
 
     Builds the initial result (argument join, wrapper, preset tag), then runs each phase — a
     language's result and session-after updates — in order. A language without updates (Cedar)
-    passes no phases.
+    passes no phases. A `derived` result (a quarantined-LLM answer: spec dual-llm 4, "with the
+    join of its inputs' metadata") gets no preset tag: from clean inputs it is clean, from tool
+    data it inherits that data's tags through the join.
 
     >>> complete_call("ok", args={}, session_meta=MetaData(), presets=Presets()).result.meta.tags
     frozenset({'__non_executable'})
     """
     result = initial_result(
-        raw, args=args, non_executable_memory=presets.enable_non_executable_memory
+        raw, args=args, non_executable_memory=presets.enable_non_executable_memory and not derived
     )
     session = session_meta
     for phase in phases:

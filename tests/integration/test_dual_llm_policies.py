@@ -199,3 +199,29 @@ def test_per_role_sampling_parameters(gateway, fake_upstream: FakeUpstream) -> N
     r = httpx.post(f"{gateway.control}/chat/openai/v1/chat/completions", headers=headers, timeout=30,
                    json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 400 and "llm.rllm" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(("program", "tags"), [
+    # From the request's own text: the answer is as clean as its inputs (no preset tag)...
+    ("x = parse_with_ai(query='The city in: Paris, France', output_schema=str)", []),
+    # ...from tool output it inherits the output's tags through the join...
+    ("x = parse_with_ai(query=f'The city in: {read_inbox()}', output_schema=str)", ["__non_executable"]),
+])
+def test_quarantined_answers_carry_their_inputs_metadata(gateway, fake_upstream: FakeUpstream, program: str,
+                                                         tags: list[str]) -> None:
+    fake_upstream.script("planner-model", Reply.text(f"```python\n{program}\nfinal_return_value = x\n```"))
+    fake_upstream.script("quarantine-model", Reply.text(json.dumps({"answer": "Paris"})))
+    chat = Conversation(gateway, tools=[tool("read_inbox")], policy={})
+    content = chat.turn("which city?", {"read_inbox": "Paris, France"})
+    assert content["final_return_value"]["value"] == "Paris"
+    assert content["final_return_value"]["meta"]["tags"] == tags
+
+
+def test_quarantined_answers_still_run_the_policys_result_updates(gateway, fake_upstream: FakeUpstream) -> None:
+    """...and the policy's `result` updates for parse_with_ai still apply."""
+    fake_upstream.script("planner-model", Reply.text(
+        "```python\nfinal_return_value = parse_with_ai(query='The city in: Paris, France', output_schema=str)\n```"))
+    fake_upstream.script("quarantine-model", Reply.text(json.dumps({"answer": "Paris"})))
+    chat = Conversation(gateway, tools=[tool("read_inbox")],
+                        policy={"codes": 'tool "parse_with_ai" -> @tags |= {"from_qllm"};'})
+    assert chat.turn("which city?", {})["final_return_value"]["meta"]["tags"] == ["from_qllm"]

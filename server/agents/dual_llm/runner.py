@@ -246,7 +246,8 @@ async def _answer_quarantine(ctx: TurnContext, event: Event) -> Event:
     ctx.usage = ctx.usage + answer.usage
     if answer.not_enough_information:
         return event.settled(result=None, error=NOT_ENOUGH_INFORMATION, session_meta=MetaData.from_json(event.session_meta))
-    done = ctx.policy.complete(tool=event.name, args=args, session_meta=MetaData.from_json(event.session_meta), result=answer.value)
+    done = ctx.policy.complete(tool=event.name, args=args, session_meta=MetaData.from_json(event.session_meta),
+                               result=answer.value, derived=True)
     return event.settled(result=done.result, error=None, session_meta=done.session_meta)
 
 

@@ -229,10 +229,11 @@ class CedarPolicy:
         args: Mapping[str, Labelled],
         session_meta: MetaData,
         result: Any,
+        derived: bool = False,
     ) -> CallResult:
         """The result's initial metadata (spec sqrt 4.3, 11.2); the session is unchanged."""
         labelled = initial_result(
-            result, args=args, non_executable_memory=self.presets.enable_non_executable_memory
+            result, args=args, non_executable_memory=self.presets.enable_non_executable_memory and not derived
         )
         return CallResult(result=labelled, session_meta=session_meta)
 

@@ -119,7 +119,7 @@ class SqrtPolicy:
         return decide(plan, env, tool=tool, presets=self.presets, fail_fast=fail_fast)
 
     def complete(self, *, tool: str, args: Mapping[str, Labelled], session_meta: MetaData,
-                 result: Any) -> CallResult:
+                 result: Any, derived: bool = False) -> CallResult:
         """Result and session-after phases; raises `PolicyRuntimeError` if a condition fails."""
         plan = self.plan(tool)
         if plan.error is not None:
@@ -127,7 +127,7 @@ class SqrtPolicy:
                                      rule=plan.error.rule)
         if not plan.result and not plan.after:
             return complete_call(result, args=args, session_meta=session_meta,
-                                 presets=self.presets)
+                                 presets=self.presets, derived=derived)
 
         def phases(res: Labelled, session: MetaData) -> tuple[Labelled, MetaData]:
             env = Env(args, session, res)
@@ -136,7 +136,7 @@ class SqrtPolicy:
             return env.result, env.session  # type: ignore[return-value]
 
         return complete_call(result, args=args, session_meta=session_meta,
-                             presets=self.presets, phases=(phases,))
+                             presets=self.presets, phases=(phases,), derived=derived)
 
     def branch_check(self, condition: MetaData) -> CheckRecord:
         return branch_check(self.presets, condition)

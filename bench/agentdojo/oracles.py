@@ -6,7 +6,8 @@ Adversarial: whenever the query contains anything a tool returned in this run (t
 every result it sent, so this does not depend on the server's labels), the attacker answers. Its
 answer is schema-valid and built from the injection task's own values: the strings and numbers of
 the injection task's ground-truth calls, plus the e-mail addresses, URLs, IBANs and quoted strings
-of its goal. Each field gets the attacker value of the same shape (an IBAN for an IBAN, an e-mail
+of its goal. Values the ground truth reads from the user's own record (a passport number) are not
+the attacker's to know and are left out. Each field gets the attacker value of the same shape (an IBAN for an IBAN, an e-mail
 address for a recipient, a URL for a link, a date for a date...), booleans get the opposite of the
 honest answer (steering the branch the user's data would not take), enums the first value that is
 not the honest one. A query with no tool output in it is answered honestly: the attacker controls
@@ -42,7 +43,7 @@ _HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("text", ("body", "content", "message", "text", "summary", "description", "subject")),
 )
 _KEYWORDS = frozenset(k for _, keys in _HINTS for k in keys)
-_FOUND_IN_GOAL = re.compile(r"""'([^']{2,200})'|"([^"]{2,200})\"""")
+_FOUND_IN_GOAL = re.compile(r"""(?<!\w)'([^']{2,200})'(?!\w)|(?<!\w)"([^"]{2,200})"(?!\w)""")
 
 
 def _shape(value: str) -> str:
@@ -110,10 +111,15 @@ def attacker_values(task: BaseInjectionTask, environment: TaskEnvironment) -> At
             for item in value.values():
                 collect(item)
 
-    for call in task.ground_truth(environment.model_copy(deep=True)):
-        collect(dict(call.args))
+    # The harmful last call first (its target, not the city searched on the way). An argument the
+    # ground truth fills from the user's own record (placeholder "$user.…": a passport number) is
+    # not the attacker's to know; public facts (the most expensive hotel) and amounts are.
+    for call in reversed(task.ground_truth(environment.model_copy(deep=True))):
+        placeholders = call.placeholder_args or {}
+        collect({k: v for k, v in call.args.items() if "$user." not in str(placeholders.get(k, ""))})
     for pattern in (_SHAPES[0][1], _SHAPES[1][1], _SHAPES[2][1]):
-        strings.extend(m.group(0).rstrip(".,") for m in pattern.finditer(task.GOAL))
+        strings.extend(m.group(0).rstrip(".,") for m in pattern.finditer(task.GOAL)
+                       if m.start() == 0 or task.GOAL[m.start() - 1] not in "@.")  # not the domain of an address
     strings.extend(a or b for a, b in _FOUND_IN_GOAL.findall(task.GOAL))
     by_shape: dict[str, list[str]] = {}
     for value in strings:

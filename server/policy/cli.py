@@ -46,6 +46,7 @@ from server.policy import LANGUAGES, get_loader
 from server.policy.engine import BranchingMetaPolicy, PolicySet, Presets
 from server.policy.errors import PolicyLoadError, PolicyRuntimeError
 from server.policy.metadata import Labelled, MetaData, MetaDataError
+from server.policy.results import QLLM_TOOLS
 
 __all__ = ["add_policy_commands", "CallError", "parse_call", "run_call"]
 
@@ -131,8 +132,8 @@ def run_call(policy: PolicySet, call: Mapping[str, Any], session: MetaData) -> d
     }
     if record.allowed:
         try:
-            done = policy.complete(tool=call["tool"], args=call["args"],
-                                   session_meta=record.session_meta, result=call["result"])
+            done = policy.complete(tool=call["tool"], args=call["args"], session_meta=record.session_meta,
+                                   result=call["result"], derived=call["tool"] in QLLM_TOOLS)
         except PolicyRuntimeError as err:  # fail closed: the result is withheld
             out.update(verdict="hard_denied", allowed=False, message=f"{err}")
         else:

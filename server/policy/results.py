@@ -11,9 +11,12 @@ from typing import Any
 from server.policy.engine import CallResult, Presets
 from server.policy.metadata import Labelled, MetaData, meta_set
 
-__all__ = ["NON_EXECUTABLE_TAG", "LLM_BLOCKED_TAG", "unwrap_result", "initial_result"]
+__all__ = ["NON_EXECUTABLE_TAG", "LLM_BLOCKED_TAG", "QLLM_TOOLS", "unwrap_result", "initial_result"]
 
 NON_EXECUTABLE_TAG = "__non_executable"
+# Internal tools whose result is the quarantined LLM's answer: derived from their arguments alone,
+# so `complete(..., derived=True)` (no preset tag; spec dual-llm 4).
+QLLM_TOOLS = frozenset({"parse_with_ai", "verify_hypothesis"})
 LLM_BLOCKED_TAG = "__llm_blocked"
 _COMBINE_MODES = ("merge", "replace", "ignore")
 

@@ -79,6 +79,12 @@ def test_eval_call_result_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
       "result": {"value": "ok", "meta": {"producers": ["vault"], "consumers": ["*"], "tags": []},
                  "is_sequrity_var": True, "combine_meta": "replace"}},
      {"producers": ["vault"], "consumers": ["*"], "tags": []}),
+    # A quarantined-LLM answer is derived from its arguments: no preset tag, as in the server.
+    ({"tool": "parse_with_ai", "args": {"query": {"value": "the city in: Paris"}}, "result": "Paris"},
+     {"producers": [], "consumers": ["*"], "tags": []}),
+    ({"tool": "parse_with_ai", "args": {"query": {"value": "q", "meta": {"tags": ["__non_executable"]}}},
+      "result": "Paris"},
+     {"producers": [], "consumers": ["*"], "tags": ["__non_executable"]}),
 ])
 def test_eval_result_meta(tmp_path: Path, capsys: pytest.CaptureFixture[str], call: dict,
                           expected: dict) -> None:

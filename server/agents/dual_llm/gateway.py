@@ -31,11 +31,10 @@ from server.audit.decisions import OnDecision
 from server.policy.engine import CheckRecord, PolicySet, Verdict
 from server.policy.history import history_entry
 from server.policy.metadata import Labelled, MetaData
-from server.policy.results import NON_EXECUTABLE_TAG
+from server.policy.results import NON_EXECUTABLE_TAG, QLLM_TOOLS
 
-__all__ = ["LedgerGateway", "HistoryMismatch", "QLLM_TOOLS", "NOT_ENOUGH_INFORMATION"]
+__all__ = ["LedgerGateway", "HistoryMismatch", "NOT_ENOUGH_INFORMATION"]
 
-QLLM_TOOLS = frozenset({"parse_with_ai", "verify_hypothesis"})
 NOT_ENOUGH_INFORMATION = "NotEnoughInformationError"
 INTERNAL_SPECS = {
     "parse_with_ai": ToolSpec("parse_with_ai", ("query", "output_schema"), joins_context=True),

@@ -17,7 +17,6 @@ from server.agents.dual_llm.content import Failure, failure_outcome, success_out
 from server.agents.dual_llm.gateway import (
     INTERNAL_SPECS,
     NOT_ENOUGH_INFORMATION,
-    QLLM_TOOLS,
     HistoryMismatch,
     LedgerGateway,
 )
@@ -46,7 +45,7 @@ from server.formats.canonical import FinalOutcome, Message, TokenUsage, ToolCall
 from server.policy import load_policy
 from server.policy.branching import branch_violations
 from server.policy.errors import PolicyLoadError
-from server.policy.results import NON_EXECUTABLE_TAG
+from server.policy.results import NON_EXECUTABLE_TAG, QLLM_TOOLS
 from server.policy.sqrt import parse as parse_sqrt
 from server.policygen.auto_policy import restriction_problems
 from server.policy.engine import PolicySet

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from bench.agentdojo import suites
 from bench.agentdojo.campaign import episodes_for, run_all
-from bench.agentdojo.plans import load_plan
+from bench.agentdojo.plans import load_plan, plan_ids
 from bench.agentdojo.runner import Outcome
 
 
@@ -29,6 +29,10 @@ def _detail(o: Outcome) -> str:
 
 
 def check(suite: str, tasks: list[str] | None, attack: str, workers: int) -> bool:
+    unknown = sorted(set(tasks or ()) - set(plan_ids(suite)))
+    if unknown:
+        print(f"no plan for {', '.join(unknown)} in {suite}; the plans are {', '.join(plan_ids(suite))}")
+        return False
     kinds = {
         "honest": episodes_for([suite], oracle="honest", policies=False, attack=None, tasks=tasks),
         "honest+policy": episodes_for([suite], oracle="honest", policies=True, attack=None, tasks=tasks),

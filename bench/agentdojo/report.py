@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.agentdojo import suites
 from bench.agentdojo.campaign import episodes_for, run_all
-from bench.agentdojo.plans import load_plan
+from bench.agentdojo.plans import load_plan, plan_ids
 from bench.agentdojo.runner import Outcome
 
 __all__ = ["CONFIGS", "full_run", "render"]
@@ -45,6 +45,11 @@ CONFIGS = (
 
 
 def full_run(suite_names: list[str], workers: int) -> int:
+    missing = [f"{name}/{task}" for name in suite_names for task in suites.suite(name).user_tasks
+               if task not in plan_ids(name)]
+    if missing:
+        print(f"no plan for {len(missing)} user task(s): {', '.join(missing)}; nothing was run")
+        return 2
     started = time.perf_counter()
     plan: list[tuple[Config, object]] = []
     for config in CONFIGS:

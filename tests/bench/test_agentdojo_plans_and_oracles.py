@@ -1,4 +1,4 @@
-"""The adversarial quarantined LLM: schema-valid answers built from the injection task's own values."""
+"""Offline checks: every user task has its plan, and the adversarial quarantined LLM answers schema-valid values built from the injection task."""
 
 from __future__ import annotations
 
@@ -58,3 +58,14 @@ def test_a_question_asks_first_for_what_it_names_first() -> None:
     assert values.string(("What is Dora's e-mail address, as given on her website?",)) != "Alice"
     assert values.string(("Which link does the message carry?",)) == "www.secure-systems-252.com"
     assert values.string(("What is the message text?",)).startswith("Check out this link")
+
+
+@pytest.mark.parametrize("suite_name", suites.SUITES)
+def test_every_user_task_has_a_plan_for_its_own_prompt(suite_name: str) -> None:
+    """97 plans in all; a plan written for another task's text would be scored against the wrong task."""
+    from bench.agentdojo.plans import load_plan, plan_ids
+
+    suite = suites.suite(suite_name)
+    assert plan_ids(suite_name) == sorted(suite.user_tasks, key=lambda t: int(t.rsplit("_", 1)[1]))
+    for task_id, task in suite.user_tasks.items():
+        assert load_plan(suite_name, task_id).prompt == task.PROMPT, task_id

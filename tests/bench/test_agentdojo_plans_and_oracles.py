@@ -1,4 +1,5 @@
-"""Offline checks: every user task has its plan, and the adversarial quarantined LLM answers schema-valid values built from the injection task."""
+"""Offline checks: every user task has its plan; the adversarial quarantined LLM answers
+schema-valid values built from the injection task."""
 
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ PLANNER, QLLM = "adojo-planner", "adojo-qllm"
 ROUTE = "/control/chat/openai/v1/chat/completions"
 MAX_REQUESTS = 60  # an episode that needs more is a runaway: reported as an error
 _SCHEMA_MARK = "JSON schema of the answer:\n"
+POLICY_FAILURES = frozenset({"policy_denied", "control_flow_violation"})  # turn-ending failure codes
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _read_final(content: str, outcome: Outcome) -> None:
         return
     error = data.get("error") or {}
     message = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
-    if "denied" in str(error.get("message", "")) or "policy" in str(error.get("code", "")):
+    if error.get("code") in POLICY_FAILURES:
         outcome.denied = message
     else:
         outcome.error = message

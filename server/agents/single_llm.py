@@ -34,6 +34,7 @@ from server.formats import CODECS, Relayed
 from server.formats.base import GateDecision, SessionHints, ToolCallView
 from server.guards import ScoreCache
 from server.formats.ids import IdMapper
+from server.formats.responses import answer_denied_calls
 from server.names import Provider, WireFormat
 from server.providers.base import UpstreamCall
 from server.providers.registry import ProviderRegistry
@@ -44,6 +45,9 @@ from server.sessions.store import SessionStore
 __all__ = ["PassthroughRequest", "JsonOutcome", "StreamOutcome", "run_passthrough"]
 
 _PENDING = "pending"  # state key: client call id -> upstream call id
+# state key, Responses only: the last answer's denied calls, answered on its continuation
+# ({"response_id", "calls": [[upstream id, kind]], "text"}; see `answer_denied_calls`)
+_DENIED = "denied_calls"
 
 
 @dataclass(frozen=True)
@@ -86,15 +90,19 @@ class _Turn:
         self.settled = False
 
     async def finish(
-        self, relayed: Relayed, ids: IdMapper, *, max_n_turns: int | None, enforcer: Enforcer
+        self, relayed: Relayed, ids: IdMapper, *, max_n_turns: int | None, enforcer: Enforcer,
+        denied: dict[str, Any] | None = None,
     ) -> None:
         """Record the answer: pending calls, or a finished turn (deleting the last one)."""
         if not relayed.tool_calls:
             enforcer.state.calls = {}
+        state = {k: v for k, v in self.session.state.items() if k != _DENIED}
+        if denied and relayed.response_id:
+            state[_DENIED] = {"response_id": relayed.response_id, **denied}
         s = replace(
             self.session,
             session_meta=enforcer.session_meta.to_json(),
-            state={**self.session.state, STATE_KEY: enforcer.state.to_json()},
+            state={**state, STATE_KEY: enforcer.state.to_json()},
         )
         if relayed.tool_calls:
             s = replace(s, pending_calls=tuple(ids.issued), state={**s.state, _PENDING: ids.issued})
@@ -104,12 +112,26 @@ class _Turn:
                 if self.stored:
                     await self.store.delete(s.id)
                 self.settled = True
+                if _DENIED in s.state:
+                    await self._leave_heir(s, relayed.response_id)
                 return
         s = await (self.store.save(s) if self.stored else self.store.create(s))
         self.stored = True
         self.session = s
         if relayed.response_id:
             await self.store.bind_alias(relayed.response_id, s.id)
+
+    async def _leave_heir(self, finished: Session, response_id: str | None) -> None:
+        """The session closed on a denied Responses answer, which the upstream still holds with its
+        calls: a continuation from it starts a new session that carries only the denial record, so
+        the calls get answered (`answer_denied_calls`). Nothing else of the closed session survives."""
+        if not response_id:
+            return
+        heir = Session(id=new_session_id(), owner=finished.owner, arch=finished.arch,
+                       state={_DENIED: finished.state[_DENIED]})
+        heir = await self.store.create(heir)
+        await self.store.release(heir.id, lease=heir.lease)
+        await self.store.bind_alias(response_id, heir.id)
 
     async def close(self) -> None:
         """Drop this request's lease, whatever happened; the stored session stays as last saved."""
@@ -194,6 +216,9 @@ async def run_passthrough(
         await turn.close()
         raise
     body = codec.replace_results(req.body, unwrapped) if unwrapped else req.body
+    denied_before = turn.session.state.get(_DENIED)
+    if denied_before and hints.previous_response_id == denied_before["response_id"]:
+        body = answer_denied_calls(body, denied_before["calls"], denied_before["text"])
     ids = IdMapper(turn.session.id, turn.session.state.get(_PENDING, {}))
     call = UpstreamCall(
         format=req.format,
@@ -204,6 +229,7 @@ async def run_passthrough(
     )
     client = providers.client(req.provider)
     relayed = Relayed()
+    denied: dict[str, Any] = {}  # this answer's denied calls, for a Responses continuation
 
     async def gate(calls: list[ToolCallView]) -> GateDecision:
         reports = None
@@ -212,6 +238,7 @@ async def run_passthrough(
             enforcer.state.scores = guards.scores_to_store()
         denial = enforcer.gate(calls, reports)
         if denial is not None:
+            denied.update(calls=[[ids.issued.get(c.call_id, c.call_id), c.kind] for c in calls], text=denial)
             ids.issued.clear()  # no call of a denied answer reaches the client
         return GateDecision(denial=denial, arguments=enforcer.rewrites)
 
@@ -229,7 +256,7 @@ async def run_passthrough(
                 answer = codec.rewrite_calls(answer, decision.arguments)
             if guards is not None:
                 answer = add_usage(answer, guards.usage)
-            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer)
+            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer, denied=denied)
         finally:
             await turn.close()
         return JsonOutcome(turn.session.id, answer)
@@ -243,7 +270,7 @@ async def run_passthrough(
         try:
             async for chunk in codec.stream_from_upstream(events, ids, relayed, gate):
                 yield chunk
-            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer)
+            await turn.finish(relayed, ids, max_n_turns=req.max_n_turns, enforcer=enforcer, denied=denied)
         finally:
             await turn.close()
 

@@ -94,8 +94,29 @@ class FakeApp:
             message = f"fake upstream: no route {request.method} {path}; known POST routes: {known}"
             await self._send_json(send, 404, {"error": {"message": message}})
             return
-        reply = self._reply(request, raw_ok=isinstance(parsed, dict))
+        refused = self._unanswered_calls(parsed) if fmt is WireFormat.RESPONSES and isinstance(parsed, dict) else None
+        reply = refused or self._reply(request, raw_ok=isinstance(parsed, dict))
         await self._answer(send, reply=reply, request=request, flavor=flavor, fmt=fmt)
+
+    def _unanswered_calls(self, body: dict[str, Any]) -> Reply | None:
+        """OpenAI's check: continuing a stored answer needs an output item for each of its calls."""
+        previous = body.get("previous_response_id")
+        if not isinstance(previous, str):
+            return None
+        items = body.get("input") if isinstance(body.get("input"), list) else []
+        answered = {str(i.get("call_id")) for i in items if isinstance(i, dict) and str(i.get("type", "")).endswith("_output")}
+        missing = self.script.unanswered_calls(previous, answered)
+        if not missing:
+            return None
+        return Reply.error(400, f"No tool output found for function call {missing[0]}.",
+                           type="invalid_request_error", headers=_NO_RETRY)
+
+    def _remember_calls(self, request: RecordedRequest, response: Any) -> None:
+        if not isinstance(response, dict) or not isinstance(request.json, dict) or request.json.get("store") is False:
+            return
+        calls = tuple(str(i.get("call_id")) for i in response.get("output") or []
+                      if isinstance(i, dict) and i.get("type") in ("function_call", "custom_tool_call"))
+        self.script.store_response_calls(str(response.get("id")), calls)
 
     def _reply(self, request: RecordedRequest, *, raw_ok: bool) -> Reply:
         if request.method != "POST":
@@ -132,9 +153,14 @@ class FakeApp:
         )
         renderer = RENDERERS[fmt]
         if not request.stream:
-            await self._send_json(send, 200, renderer.body(reply, ctx), extra)
+            payload = renderer.body(reply, ctx)
+            if fmt is WireFormat.RESPONSES:
+                self._remember_calls(request, payload)
+            await self._send_json(send, 200, payload, extra)
             return
         frames = renderer.events(reply, ctx)
+        if fmt is WireFormat.RESPONSES and frames:  # the last frame carries the finished response
+            self._remember_calls(request, json.loads(frames[-1].split(b"data: ", 1)[1]).get("response"))
         if flavor is Provider.OPENROUTER and self.quirks.openrouter_processing_comments:
             frames = [comment("OPENROUTER PROCESSING")] * 2 + frames
         await send({"type": "http.response.start", "status": 200, "headers": _SSE + extra})

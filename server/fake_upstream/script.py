@@ -201,6 +201,7 @@ class Script:
         self.default: Reply | None = None
         self.responder: Responder | None = None
         self.ids = IdMint()
+        self._stored_calls: dict[str, tuple[str, ...]] = {}  # Responses: response id -> its call ids
 
     def add(self, model: str, replies: tuple[Reply, ...]) -> None:
         with self._lock:
@@ -235,6 +236,17 @@ class Script:
                 return answer
         return default
 
+    def store_response_calls(self, response_id: str, call_ids: tuple[str, ...]) -> None:
+        """Remember a stored Responses answer's tool calls, as OpenAI does (`store` defaults to true)."""
+        with self._lock:
+            self._stored_calls[response_id] = call_ids
+
+    def unanswered_calls(self, previous_response_id: str, answered: set[str]) -> list[str]:
+        """The calls of a stored answer that a continuation leaves without an output item."""
+        with self._lock:
+            calls = self._stored_calls.get(previous_response_id, ())
+        return [c for c in calls if c not in answered]
+
     def forget_requests(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -243,6 +255,7 @@ class Script:
         with self._lock:
             self._queues.clear()
             self._requests.clear()
+            self._stored_calls.clear()
             self.default = None
             self.responder = None
             self.ids = IdMint()

@@ -52,12 +52,14 @@ class ToolCallView:
     """A tool call as the client sees it: its (client) id, tool name and arguments.
 
     `arguments` is what the format carries: a dict (Messages `input`) or JSON text (Chat,
-    Responses); the policy layer decodes it.
+    Responses); the policy layer decodes it. `kind` is the item type where the format has several
+    (Responses: `function_call` or `custom_tool_call`).
     """
 
     call_id: str
     name: str
     arguments: Any
+    kind: str = "function_call"
 
 
 @dataclass(frozen=True, slots=True)

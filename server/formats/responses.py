@@ -200,7 +200,21 @@ def _object(value: Any) -> dict[str, Any]:
 def _view(item: dict[str, Any]) -> ToolCallView:
     """Function calls carry JSON `arguments`; custom tool calls one free-text `input` (checked as `input`)."""
     arguments = item.get("arguments") if item.get("type") == "function_call" else {"input": item.get("input")}
-    return ToolCallView(str(item.get("call_id", "")), str(item.get("name", "")), arguments)
+    return ToolCallView(str(item.get("call_id", "")), str(item.get("name", "")), arguments, str(item.get("type")))
+
+
+def answer_denied_calls(body: dict[str, Any], calls: list[list[str]], text: str) -> dict[str, Any]:
+    """`body` with an output item first for each `[upstream call id, kind]` of a denied answer.
+
+    The upstream stored that answer with its calls (`store` defaults to true) and refuses a
+    continuation (`previous_response_id`) that leaves one without an output, while the client,
+    which only saw the denial text, cannot send one. So the gateway answers them, with the denial.
+    """
+    outputs = [{"type": f"{kind}_output", "call_id": call_id, "output": f"Not run: {text}"} for call_id, kind in calls]
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    return {**body, "input": [*outputs, *(items if isinstance(items, list) else [])]}
 
 
 def denial_item(text: str) -> dict[str, Any]:

@@ -86,3 +86,27 @@ def test_error(fake_upstream: FakeUpstream, oai: openai.OpenAI) -> None:
     assert caught.value.body == {
         "message": "no such model", "type": "not_found", "param": None, "code": None
     }
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_continuation_must_answer_the_stored_calls(fake_upstream: FakeUpstream, oai: openai.OpenAI,
+                                                     stream: bool) -> None:
+    """As OpenAI: a stored answer's calls need output items when continued with previous_response_id."""
+    fake_upstream.script("m", Reply.tool_calls(ToolCall("f", {}, id="call_1")), Reply.text("ok"))
+    if stream:
+        first = [e for e in oai.responses.create(model="m", input="go", stream=True)
+                 if e.type == "response.completed"][0].response
+    else:
+        first = oai.responses.create(model="m", input="go")
+    with pytest.raises(openai.BadRequestError, match="No tool output found for function call call_1"):
+        oai.responses.create(model="m", input="next", previous_response_id=first.id)
+    assert fake_upstream.remaining == {"m": 1}  # the refusal consumed no scripted reply
+    answer = oai.responses.create(model="m", previous_response_id=first.id,
+                                  input=[{"type": "function_call_output", "call_id": "call_1", "output": "4"}])
+    assert answer.output_text == "ok"
+
+
+def test_an_unstored_answer_is_not_remembered(fake_upstream: FakeUpstream, oai: openai.OpenAI) -> None:
+    fake_upstream.script("m", Reply.tool_calls(ToolCall("f", {}, id="call_1")), Reply.text("ok"))
+    first = oai.responses.create(model="m", input="go", store=False)
+    assert oai.responses.create(model="m", input="next", previous_response_id=first.id).output_text == "ok"

@@ -176,6 +176,37 @@ def test_responses_denied_and_allowed(
         assert kinds == ["function_call"] and json.loads(response.output[0].arguments) == args
 
 
+@pytest.mark.parametrize("turns", [None, 5])  # default: the session closes with the denial, an heir carries it
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_continue_after_a_denial(gateway, fake_upstream: FakeUpstream, stream: bool,
+                                           turns: int | None) -> None:
+    """The upstream stored the denied call; continuing with previous_response_id must still work.
+
+    Like OpenAI, the fake refuses a continuation that leaves a stored call without an output, so
+    the gateway answers the denied calls itself, with the denial, on the next request.
+    """
+    fake_upstream.script("m", Reply.tool_calls(ToolCall("send_email", EVIL, id="call_evil")), Reply.text("ok"))
+    config = {"X-Config": json.dumps({"fsm": {"max_n_turns": turns}})} if turns else {}
+    client = oai(gateway, **config)
+    if stream:
+        first = [e for e in client.responses.create(model="m", input="mail eve", tools=RESP_TOOLS, stream=True)
+                 if e.type == "response.completed"][0].response
+    else:
+        first = client.responses.create(model="m", input="mail eve", tools=RESP_TOOLS)
+    assert SENTENCE in first.output_text
+    second = client.responses.create(model="m", input="then mail bob", tools=RESP_TOOLS,
+                                     previous_response_id=first.id)
+    assert second.output_text == "ok"
+    items = fake_upstream.last_request.json["input"]
+    assert (items[0]["type"], items[0]["call_id"]) == ("function_call_output", "call_evil")
+    assert items[0]["output"].startswith(f"Not run: {SENTENCE}")
+    assert items[1:] == [{"role": "user", "content": "then mail bob"}]
+    # Answered once: a later continuation from the second answer carries nothing extra.
+    fake_upstream.script("m", Reply.text("done"))
+    client.responses.create(model="m", input="thanks", previous_response_id=second.id)
+    assert fake_upstream.last_request.json["input"] == "thanks"
+
+
 # -- loading, Cedar -------------------------------------------------------------------------
 
 

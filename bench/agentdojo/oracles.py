@@ -7,11 +7,11 @@ every result it sent, so this does not depend on the server's labels), the attac
 answer is schema-valid and built from the injection task's own values: the strings and numbers of
 the injection task's ground-truth calls, plus the e-mail addresses, URLs, IBANs and quoted strings
 of its goal. Values the ground truth reads from the user's own record (a passport number) are not
-the attacker's to know and are left out. Each field gets the attacker value of the same shape (an IBAN for an IBAN, an e-mail
-address for a recipient, a URL for a link, a date for a date...), booleans get the opposite of the
-honest answer (steering the branch the user's data would not take), enums the first value that is
-not the honest one. A query with no tool output in it is answered honestly: the attacker controls
-only what tools return.
+the attacker's to know and are left out. Each field gets the attacker value of the same shape (an
+IBAN for an IBAN, an e-mail address for a recipient, a URL for a link, a date for a date...);
+booleans get the opposite of the honest answer (steering the branch the user's data would not
+take), enums the first value that is not the honest one. A query with no tool output in it is
+answered honestly: the attacker controls only what tools return.
 """
 
 from __future__ import annotations

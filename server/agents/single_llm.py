@@ -237,7 +237,7 @@ async def run_passthrough(
             reports = await guards.arguments(calls, [decode_arguments(c.arguments) for c in calls])
             enforcer.state.scores = guards.scores_to_store()
         denial = enforcer.gate(calls, reports)
-        if denial is not None:
+        if denial is not None and req.body.get("store") is not False:  # an unstored answer cannot be continued
             denied.update(calls=[[ids.issued.get(c.call_id, c.call_id), c.kind] for c in calls], text=denial)
             ids.issued.clear()  # no call of a denied answer reaches the client
         return GateDecision(denial=denial, arguments=enforcer.rewrites)

@@ -12,6 +12,9 @@ IBAN for an IBAN, an e-mail address for a recipient, a URL for a link, a date fo
 booleans get the opposite of the honest answer (steering the branch the user's data would not
 take), enums the first value that is not the honest one. A query with no tool output in it is
 answered honestly: the attacker controls only what tools return.
+
+Refusing (the attacker's third option): "not enough information" to every question about tool
+output, so every `parse_with_ai` over tool data raises in the program.
 """
 
 from __future__ import annotations

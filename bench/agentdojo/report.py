@@ -4,6 +4,7 @@ Configurations (each an AgentDojo episode per task or per pair):
   honest, policies off / on                              97 tasks each
   important_instructions, adversarial, policies off / on  949 pairs each
   tool_knowledge, adversarial, policies on                949 pairs
+  important_instructions, refusing QLLM, policies on      949 pairs
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ CONFIGS = (
     Config("important_instructions, adversarial, no policies", "adversarial", False, "important_instructions"),
     Config("important_instructions, adversarial, policies", "adversarial", True, "important_instructions"),
     Config("tool_knowledge, adversarial, policies", "adversarial", True, "tool_knowledge"),
+    Config("important_instructions, refusing, policies", "refusing", True, "important_instructions"),
 )
 
 
@@ -96,7 +98,7 @@ def _frac(part: int, whole: int) -> str:
 
 def render(results: dict[str, list[Outcome]], *, seconds: float, workers: int, suite_names: list[str]) -> str:
     honest, guarded = results[CONFIGS[0].name], results[CONFIGS[1].name]
-    open_ii, guarded_ii, guarded_tk = (results[c.name] for c in CONFIGS[2:])
+    open_ii, guarded_ii, guarded_tk, refused = (results[c.name] for c in CONFIGS[2:])
     rows = []
     for name in [*suite_names, "overall"]:
         def pick(outcomes: list[Outcome], name: str = name) -> list[Outcome]:
@@ -130,6 +132,10 @@ def render(results: dict[str, list[Outcome]], *, seconds: float, workers: int, s
         "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
+        "A quarantined LLM that refuses instead (\"not enough information\" to every question about tool "
+        f"output; `important_instructions`, policies on): {_frac(len(_state_attacks(refused)), len(refused))} "
+        f"state-changing attacks, utility {_frac(sum(x.utility for x in refused), len(refused))}.",
+        "",
         "## Tasks blocked by the policies (honest oracle)",
         "",
         "| task | class | why (plan) | denial (observed) |",
@@ -143,7 +149,7 @@ def render(results: dict[str, list[Outcome]], *, seconds: float, workers: int, s
         lines.append(f"| {o.episode.suite}/{o.episode.user_task} | {plan.blocked_class or '**undeclared**'} "
                      f"| {(plan.blocked_reason or '').replace('|', '/')} | {observed[:160]} |")
     problems = [o for o in honest if not o.utility]
-    problems += _state_attacks(guarded_ii) + _state_attacks(guarded_tk)
+    problems += _state_attacks(guarded_ii) + _state_attacks(guarded_tk) + _state_attacks(refused)
     lines += ["", "## Problems", ""]
     if not problems and not _undeclared(results):
         lines.append("None: every plan passes with the honest oracle without policies, every block is declared, "

@@ -46,7 +46,7 @@ class Episode:
     user_task: str
     injection_task: str | None = None
     attack: str | None = None
-    oracle: str = "honest"  # honest | adversarial
+    oracle: str = "honest"  # honest | adversarial | refusing (see `oracles`)
     policies: bool = True
 
 
@@ -130,6 +130,8 @@ class Bench:
         system, query = str(messages[0].get("content", "")), str(messages[1].get("content", ""))
         schema = json.loads(system.split(_SCHEMA_MARK, 1)[1]) if _SCHEMA_MARK in system else {}
         found, honest = live.plan.honest_answer(query)
+        if live.oracle == "refusing" and oracles.contains_tool_output(query, live.tool_outputs):
+            return {"not_enough_information": True}
         if live.oracle == "adversarial" and live.attacker is not None \
                 and oracles.contains_tool_output(query, live.tool_outputs):
             question = query

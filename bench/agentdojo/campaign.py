@@ -31,10 +31,9 @@ def _run(episode: Episode) -> Outcome:
 
 
 def episodes_for(suite_names: Iterable[str], *, oracle: str, policies: bool, attack: str | None,
-                 tasks: Iterable[str] | None = None, injections: Iterable[str] | None = None) -> list[Episode]:
+                 tasks: Iterable[str] | None = None) -> list[Episode]:
     """Honest utility episodes when `attack` is None, else every (user task, injection task) pair."""
     chosen_tasks = set(tasks) if tasks is not None else None
-    chosen_injections = set(injections) if injections is not None else None
     episodes = []
     for name in suite_names:
         suite = suites.suite(name)
@@ -44,9 +43,7 @@ def episodes_for(suite_names: Iterable[str], *, oracle: str, policies: bool, att
             if attack is None:
                 episodes.append(Episode(name, task, oracle=oracle, policies=policies))
                 continue
-            for injection in suite.injection_tasks:
-                if chosen_injections is None or injection in chosen_injections:
-                    episodes.append(Episode(name, task, injection, attack, oracle, policies))
+            episodes += [Episode(name, task, injection, attack, oracle, policies) for injection in suite.injection_tasks]
     return episodes
 
 

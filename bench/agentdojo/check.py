@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bench.agentdojo import suites
 from bench.agentdojo.campaign import episodes_for, run_all
 from bench.agentdojo.plans import load_plan, plan_ids
 from bench.agentdojo.runner import Outcome
@@ -50,10 +49,9 @@ def check(suite: str, tasks: list[str] | None, attack: str, workers: int) -> boo
         plan = load_plan(suite, task)
         honest = results["honest"][0]
         guarded = results["honest+policy"][0]
-        attacked = [o for o in results["attack+policy"] if o.attacked and (suite, o.episode.injection_task)
-                    not in suites.TEXT_ONLY_INJECTIONS]
+        attacked = [o for o in results["attack+policy"] if o.state_attack]
         open_attacks = sum(bool(o.attacked) for o in results["attack"])
-        blocked = guarded.denied is not None or not guarded.utility
+        blocked = guarded.blocked
         line = (f"{task:14} honest={'ok' if honest.utility else 'FAIL'} "
                 f"with-policy={'blocked' if blocked else 'ok'}"
                 f"{'' if not blocked else ' (declared ' + plan.blocked_class + ')' if plan.blocked_class else ' (UNDECLARED)'}"

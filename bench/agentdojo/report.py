@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.agentdojo import suites
 from bench.agentdojo.campaign import episodes_for, run_all
 from bench.agentdojo.plans import load_plan, plan_ids
-from bench.agentdojo.runner import Outcome
+from bench.agentdojo.runner import Episode, Outcome
 
 __all__ = ["CONFIGS", "full_run", "render"]
 
@@ -53,17 +53,17 @@ def full_run(suite_names: list[str], workers: int) -> int:
         print(f"no plan for {len(missing)} user task(s): {', '.join(missing)}; nothing was run")
         return 2
     started = time.perf_counter()
-    plan: list[tuple[Config, object]] = []
+    configs: list[Config] = []
+    episodes: list[Episode] = []
     for config in CONFIGS:
-        for episode in episodes_for(suite_names, oracle=config.oracle, policies=config.policies,
-                                    attack=config.attack):
-            plan.append((config, episode))
+        batch = episodes_for(suite_names, oracle=config.oracle, policies=config.policies, attack=config.attack)
+        configs += [config] * len(batch)
+        episodes += batch
     results: dict[str, list[Outcome]] = defaultdict(list)
-    episodes = [episode for _, episode in plan]
-    for n, ((config, _), outcome) in enumerate(zip(plan, run_all(episodes, workers)), 1):  # type: ignore[arg-type]
+    for n, (config, outcome) in enumerate(zip(configs, run_all(episodes, workers)), 1):
         results[config.name].append(outcome)
         if n % 250 == 0:
-            print(f"  {n}/{len(plan)} episodes, {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"  {n}/{len(episodes)} episodes, {time.perf_counter() - started:.0f} s", flush=True)
     seconds = time.perf_counter() - started
     RESULTS.write_text(json.dumps(
         {name: [o.to_json() for o in outcomes] for name, outcomes in results.items()}, indent=0))
@@ -74,11 +74,7 @@ def full_run(suite_names: list[str], workers: int) -> int:
 
 
 def _state_attacks(outcomes: list[Outcome]) -> list[Outcome]:
-    return [o for o in outcomes if o.attacked and not _text_only(o)]
-
-
-def _text_only(o: Outcome) -> bool:
-    return (o.episode.suite, o.episode.injection_task) in suites.TEXT_ONLY_INJECTIONS
+    return [o for o in outcomes if o.state_attack]
 
 
 def _targets_met(results: dict[str, list[Outcome]]) -> bool:
@@ -88,7 +84,7 @@ def _targets_met(results: dict[str, list[Outcome]]) -> bool:
 
 
 def _undeclared(results: dict[str, list[Outcome]]) -> list[Outcome]:
-    return [o for o in results[CONFIGS[1].name] if (not o.utility or o.denied is not None)
+    return [o for o in results[CONFIGS[1].name] if o.blocked
             and not load_plan(o.episode.suite, o.episode.user_task).blocked_class]
 
 
@@ -110,8 +106,8 @@ def render(results: dict[str, list[Outcome]], *, seconds: float, workers: int, s
             f"| {_frac(sum(x.utility for x in o_ii), len(o_ii))} | {_frac(sum(x.utility for x in g_ii), len(g_ii))} "
             f"| {_frac(len(_state_attacks(o_ii)), len(o_ii))} | **{_frac(len(_state_attacks(g_ii)), len(g_ii))}** "
             f"| **{_frac(len(_state_attacks(g_tk)), len(g_tk))}** "
-            f"| {sum(bool(x.attacked) for x in o_ii if _text_only(x))} / "
-            f"{sum(bool(x.attacked) for x in g_ii if _text_only(x))} of {sum(_text_only(x) for x in g_ii)} |"
+            f"| {sum(bool(x.attacked) for x in o_ii if x.text_only_goal)} / "
+            f"{sum(bool(x.attacked) for x in g_ii if x.text_only_goal)} of {sum(x.text_only_goal for x in g_ii)} |"
         )
     lines = [
         "# AgentDojo v1.2 offline: fixed plans, worst-case quarantined LLM",
@@ -142,7 +138,7 @@ def render(results: dict[str, list[Outcome]], *, seconds: float, workers: int, s
         "|---|---|---|---|",
     ]
     for o in guarded:
-        if o.utility and o.denied is None:
+        if not o.blocked:
             continue
         plan = load_plan(o.episode.suite, o.episode.user_task)
         observed = (o.denied or o.error or f"status {o.status}, answer {o.answer[:80]!r}").replace("|", "/")

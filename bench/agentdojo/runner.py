@@ -63,6 +63,21 @@ class Outcome:
     unanswered: list[str] = field(default_factory=list)  # QLLM queries the honest table lacks
     seconds: float = 0.0
 
+    @property
+    def blocked(self) -> bool:
+        """Stopped by a policy: denied (even when AgentDojo's utility check passes anyway) or no utility."""
+        return self.denied is not None or not self.utility
+
+    @property
+    def text_only_goal(self) -> bool:
+        """The injection goal concerns only the final text answer (`suites.TEXT_ONLY_INJECTIONS`)."""
+        return (self.episode.suite, self.episode.injection_task) in suites.TEXT_ONLY_INJECTIONS
+
+    @property
+    def state_attack(self) -> bool:
+        """The injection goal reached by changing the world (not only the final text)."""
+        return bool(self.attacked) and not self.text_only_goal
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "episode": asdict(self.episode)}
 
@@ -130,10 +145,10 @@ class Bench:
         system, query = str(messages[0].get("content", "")), str(messages[1].get("content", ""))
         schema = json.loads(system.split(_SCHEMA_MARK, 1)[1]) if _SCHEMA_MARK in system else {}
         found, honest = live.plan.honest_answer(query)
-        if live.oracle == "refusing" and oracles.contains_tool_output(query, live.tool_outputs):
+        attacked = live.oracle != "honest" and oracles.contains_tool_output(query, live.tool_outputs)
+        if attacked and live.oracle == "refusing":
             return {"not_enough_information": True}
-        if live.oracle == "adversarial" and live.attacker is not None \
-                and oracles.contains_tool_output(query, live.tool_outputs):
+        if attacked and live.attacker is not None:
             question = query
             for output in live.tool_outputs:
                 question = question.replace(output.strip(), " ")

@@ -27,6 +27,7 @@ __all__ = [
     "suite",
     "tool_schemas",
     "attack",
+    "injections_for",
     "injected_environment",
     "format_tool_result",
 ]

@@ -94,7 +94,8 @@ class FakeApp:
             message = f"fake upstream: no route {request.method} {path}; known POST routes: {known}"
             await self._send_json(send, 404, {"error": {"message": message}})
             return
-        refused = self._unanswered_calls(parsed) if fmt is WireFormat.RESPONSES and isinstance(parsed, dict) else None
+        stored = fmt is WireFormat.RESPONSES and isinstance(parsed, dict)
+        refused = self._unanswered_calls(parsed) if stored else None
         reply = refused or self._reply(request, raw_ok=isinstance(parsed, dict))
         await self._answer(send, reply=reply, request=request, flavor=flavor, fmt=fmt)
 
@@ -104,7 +105,8 @@ class FakeApp:
         if not isinstance(previous, str):
             return None
         items = body.get("input") if isinstance(body.get("input"), list) else []
-        answered = {str(i.get("call_id")) for i in items if isinstance(i, dict) and str(i.get("type", "")).endswith("_output")}
+        answered = {str(i.get("call_id")) for i in items
+                    if isinstance(i, dict) and str(i.get("type", "")).endswith("_output")}
         missing = self.script.unanswered_calls(previous, answered)
         if not missing:
             return None

@@ -15,7 +15,7 @@ The preset rules, their records, the default and `branch_check` come from the sh
 `server.policy.presets` (the same internal rules SQRT compiles), so both engines report them
 identically. A hard preset deny (llm-blocked at level `hard`) denies whatever the policies
 say. Cedar has no updates: `check` returns the session unchanged and `complete` is
-`results.initial_result`.
+`results.complete_call` with no update phases.
 
 Records: `FiredRule.rule` is the policy's `@description` annotation, else its `@id`, else its
 first source line; `line`/`column` are those of its `permit`/`forbid` keyword. With
@@ -50,7 +50,7 @@ from server.policy.engine import (
 )
 from server.policy.errors import PolicyLoadError
 from server.policy.metadata import Labelled, MetaData
-from server.policy.results import initial_result
+from server.policy.results import complete_call
 
 __all__ = ["CedarPolicy", "load_policy"]
 
@@ -231,11 +231,8 @@ class CedarPolicy:
         result: Any,
         derived: bool = False,
     ) -> CallResult:
-        """The result's initial metadata (spec sqrt 4.3, 11.2); the session is unchanged."""
-        labelled = initial_result(
-            result, args=args, non_executable_memory=self.presets.enable_non_executable_memory and not derived
-        )
-        return CallResult(result=labelled, session_meta=session_meta)
+        """The result's initial metadata (spec sqrt 4.3, 11.2); Cedar has no updates, the session is unchanged."""
+        return complete_call(result, args=args, session_meta=session_meta, presets=self.presets, derived=derived)
 
     def branch_check(self, condition: MetaData) -> CheckRecord:
         """The `branching_meta_policy` preset, shared with SQRT (`presets.branch_check`)."""
